@@ -1,0 +1,24 @@
+//! The learnlens analytics engine: the 19 analytics of `analytics.md` and the drop-off model.
+//!
+//! Invariant: everything here is a pure, deterministic function of its inputs, `asOf` and
+//! configuration. No I/O, no clock reads, no async, no heavy dependencies.
+//!
+//! Code map:
+//! - [`input`]: the source entities, the [`Dataset`] and its [`DatasetIndex`];
+//! - [`config`]: every tunable, defaults as documented;
+//! - [`common`]: the payload [`Header`], time bins and the session / time-on-task rule;
+//! - [`learner`]: learner analytics (1–3 so far);
+//! - [`stats`]: the numerical library.
+
+pub mod common;
+pub mod config;
+pub mod input;
+pub mod learner;
+pub mod stats;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use common::{Header, Status};
+pub use config::Config;
+pub use input::{Dataset, DatasetIndex};

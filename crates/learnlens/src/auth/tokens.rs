@@ -1,0 +1,306 @@
+//! Access tokens: issuing ours (HS256 JWT, `typ: at+jwt`, 15 minutes) and verifying ours and,
+//! optionally, an external identity provider's (RS256/ES256 against its JWKS).
+//!
+//! Verification is stricter than jsonwebtoken's defaults (RFC 8725): an algorithm allow-list
+//! per key, `kid` required and known, `jku`/`x5u`/`jwk`/`x5c`/`crit` headers refused, `iss`,
+//! `aud`, `sub`, `exp`, `nbf` required, and the time claims checked here against the injected
+//! clock with an explicit leeway. Every failure is the same [`AuthError::InvalidToken`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, RwLock};
+
+use crate::config::AuthConfig;
+use crate::domain::{Id, Role};
+
+/// Tokens longer than this are refused before any parsing (a 16 KB header is an attack).
+const MAX_TOKEN_LEN: usize = 4096;
+const ACCESS_TYP: &str = "at+jwt";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    /// Any problem with a presented token; deliberately one variant, one answer.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    #[error("could not sign a token: {0}")]
+    Signing(String),
+}
+
+/// The claims of an access token, ours or (mapped) an external provider's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub org: String,
+    pub roles: Vec<String>,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+    /// The refresh-token family (login session) this token belongs to; checked for revocation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Id,
+    pub org_id: Id,
+    pub roles: Vec<Role>,
+    /// Our login session; `None` for an external provider's token.
+    pub session: Option<String>,
+}
+
+impl Principal {
+    pub fn holds(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Issues and verifies access tokens.
+pub struct TokenService {
+    kid: String,
+    issuer: String,
+    audience: String,
+    ttl: TimeDelta,
+    leeway: i64,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    jwks: Option<Jwks>,
+}
+
+impl TokenService {
+    pub fn new(cfg: &AuthConfig, secret: &[u8]) -> TokenService {
+        let jwks = (!cfg.jwks_url.is_empty()).then(|| Jwks {
+            url: cfg.jwks_url.clone(),
+            issuer: cfg.jwks_issuer.clone(),
+            audience: cfg.jwks_audience.clone(),
+            min_refresh: Duration::from_secs(cfg.jwks_min_refresh_secs),
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap_or_default(),
+            keys: RwLock::new(HashMap::new()),
+            last_fetch: Mutex::new(None),
+        });
+        TokenService {
+            kid: cfg.jwt_kid.clone(),
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            ttl: TimeDelta::seconds(i64::try_from(cfg.access_token_ttl_secs).unwrap_or(900)),
+            leeway: i64::try_from(cfg.leeway_secs).unwrap_or(30),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            jwks,
+        }
+    }
+
+    pub fn access_ttl(&self) -> TimeDelta {
+        self.ttl
+    }
+
+    /// Signs an access token for `user` in login session `session`.
+    pub fn issue(
+        &self,
+        user_id: &str,
+        org_id: &str,
+        roles: &[Role],
+        session: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, AuthError> {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = Some(ACCESS_TYP.into());
+        header.kid = Some(self.kid.clone());
+        let claims = AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id.into(),
+            org: org_id.into(),
+            roles: roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + self.ttl).timestamp(),
+            jti: uuid::Uuid::new_v4().to_string(),
+            sid: Some(session.into()),
+        };
+        jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| AuthError::Signing(e.to_string()))
+    }
+
+    /// Verifies a bearer token and returns its principal. Does not check revocation (the
+    /// caller does, with the session id), so it needs no store.
+    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, AuthError> {
+        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+            return Err(AuthError::InvalidToken);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+        if header.jku.is_some()
+            || header.x5u.is_some()
+            || header.jwk.is_some()
+            || header.x5c.is_some()
+            || header.crit.is_some()
+        {
+            return Err(AuthError::InvalidToken);
+        }
+        let kid = header.kid.as_deref().ok_or(AuthError::InvalidToken)?;
+        let claims: AccessClaims = match header.alg {
+            Algorithm::HS256 => {
+                if kid != self.kid || header.typ.as_deref() != Some(ACCESS_TYP) {
+                    return Err(AuthError::InvalidToken);
+                }
+                decode(
+                    token,
+                    &self.decoding,
+                    Algorithm::HS256,
+                    &self.issuer,
+                    &self.audience,
+                )?
+            }
+            alg @ (Algorithm::RS256 | Algorithm::ES256) => {
+                let jwks = self.jwks.as_ref().ok_or(AuthError::InvalidToken)?;
+                let key = jwks.key(kid, alg).await.ok_or(AuthError::InvalidToken)?;
+                let mut claims: AccessClaims =
+                    decode(token, &key, alg, &jwks.issuer, &jwks.audience)?;
+                claims.sid = None;
+                claims
+            }
+            _ => return Err(AuthError::InvalidToken),
+        };
+        self.check_times(&claims, now)?;
+        principal_of(claims)
+    }
+
+    fn check_times(&self, c: &AccessClaims, now: DateTime<Utc>) -> Result<(), AuthError> {
+        let now = now.timestamp();
+        // RFC 7519: reject when now >= exp (+ leeway); reject when now < nbf (- leeway).
+        if now >= c.exp.saturating_add(self.leeway) || now < c.nbf.saturating_sub(self.leeway) {
+            return Err(AuthError::InvalidToken);
+        }
+        Ok(())
+    }
+}
+
+fn decode(
+    token: &str,
+    key: &DecodingKey,
+    alg: Algorithm,
+    issuer: &str,
+    audience: &str,
+) -> Result<AccessClaims, AuthError> {
+    let mut v = Validation::new(alg);
+    v.algorithms = vec![alg];
+    v.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    v.set_issuer(&[issuer]);
+    v.set_audience(&[audience]);
+    // Times are checked by `check_times` against the injected clock.
+    v.validate_exp = false;
+    v.validate_nbf = false;
+    v.leeway = 0;
+    jsonwebtoken::decode::<AccessClaims>(token, key, &v)
+        .map(|d| d.claims)
+        .map_err(|_| AuthError::InvalidToken)
+}
+
+fn principal_of(c: AccessClaims) -> Result<Principal, AuthError> {
+    let user_id = Id::parse(&c.sub).map_err(|_| AuthError::InvalidToken)?;
+    let org_id = Id::parse(&c.org).map_err(|_| AuthError::InvalidToken)?;
+    let mut roles = Vec::with_capacity(c.roles.len());
+    for r in &c.roles {
+        roles.push(Role::parse(r).ok_or(AuthError::InvalidToken)?);
+    }
+    if roles.is_empty() {
+        return Err(AuthError::InvalidToken);
+    }
+    Ok(Principal {
+        user_id,
+        org_id,
+        roles,
+        session: c.sid,
+    })
+}
+
+/// An external provider's key set, fetched lazily and refreshed on an unknown `kid` at most
+/// once per `min_refresh`.
+struct Jwks {
+    url: String,
+    issuer: String,
+    audience: String,
+    min_refresh: Duration,
+    client: reqwest::Client,
+    keys: RwLock<HashMap<String, (Algorithm, Arc<DecodingKey>)>>,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+impl Jwks {
+    async fn key(&self, kid: &str, alg: Algorithm) -> Option<DecodingKey> {
+        if Id::parse(kid).is_err() {
+            return None; // hostile kid: never fetch for it
+        }
+        if let Some(found) = self.lookup(kid, alg).await {
+            return Some(found);
+        }
+        {
+            let mut last = self.last_fetch.lock().await;
+            if last.is_some_and(|t| t.elapsed() < self.min_refresh) {
+                return None;
+            }
+            *last = Some(Instant::now());
+            match self.fetch().await {
+                Ok(keys) => *self.keys.write().await = keys,
+                Err(e) => tracing::warn!(error = %e, "fetching the JWKS failed"),
+            }
+        }
+        self.lookup(kid, alg).await
+    }
+
+    async fn lookup(&self, kid: &str, alg: Algorithm) -> Option<DecodingKey> {
+        let keys = self.keys.read().await;
+        keys.get(kid)
+            .filter(|(a, _)| *a == alg)
+            .map(|(_, k)| (**k).clone())
+    }
+
+    async fn fetch(&self) -> anyhow::Result<HashMap<String, (Algorithm, Arc<DecodingKey>)>> {
+        let set: JwkSet = self
+            .client
+            .get(&self.url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let mut keys = HashMap::new();
+        for jwk in &set.keys {
+            let (Some(kid), Some(alg)) = (jwk.common.key_id.clone(), jwk_algorithm(jwk)) else {
+                continue;
+            };
+            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+                keys.insert(kid, (alg, Arc::new(key)));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// The algorithm a JWK may be used with: its `alg` if given, else what its key type implies.
+/// Only RS256 and ES256 are ever accepted from a provider.
+fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
+    use jsonwebtoken::jwk::{AlgorithmParameters, KeyAlgorithm};
+    match (jwk.common.key_algorithm, &jwk.algorithm) {
+        (Some(KeyAlgorithm::RS256), AlgorithmParameters::RSA(_)) => Some(Algorithm::RS256),
+        (Some(KeyAlgorithm::ES256), AlgorithmParameters::EllipticCurve(_)) => {
+            Some(Algorithm::ES256)
+        }
+        (None, AlgorithmParameters::RSA(_)) => Some(Algorithm::RS256),
+        (None, AlgorithmParameters::EllipticCurve(_)) => Some(Algorithm::ES256),
+        _ => None,
+    }
+}

@@ -1,0 +1,319 @@
+//! Configuration: the embedded `config/default.toml`, an optional file over it, then flags and
+//! `LEARNLENS_*` environment variables over both. [`Config::validate`] enforces what production
+//! requires, so a misconfigured replica refuses to start instead of running insecurely.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+/// The embedded defaults; every key is commented there.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Run mode. Demo fills every gap with something runnable; production fills none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum RunEnv {
+    Demo,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub env: RunEnv,
+    pub data_dir: PathBuf,
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub auth: AuthConfig,
+    pub rate_limits: RateLimitsConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub cors_allowed_origins: Vec<String>,
+    pub shutdown_grace_secs: u64,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub max_connections: u32,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    pub url: String,
+    pub timeout_ms: u64,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub jwt_secret: String,
+    pub jwt_kid: String,
+    pub issuer: String,
+    pub audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    pub leeway_secs: u64,
+    pub password_hash_concurrency: usize,
+    pub jwks_url: String,
+    pub jwks_issuer: String,
+    pub jwks_audience: String,
+    pub jwks_min_refresh_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsConfig {
+    pub login: RateSpec,
+    pub refresh: RateSpec,
+    pub logout: RateSpec,
+    pub me: RateSpec,
+    pub analytics: RateSpec,
+    pub analytics_refresh: RateSpec,
+    pub job_status: RateSpec,
+    pub job_cancel: RateSpec,
+    pub system: RateSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DemoConfig {
+    pub password: String,
+}
+
+/// A rate limit written as `COUNT/PERIOD` (`5/min`, `100/h`, `2/s`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSpec {
+    pub count: u32,
+    pub period: Duration,
+}
+
+impl std::str::FromStr for RateSpec {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (count, unit) = s
+            .split_once('/')
+            .ok_or_else(|| format!("rate limit `{s}` is not COUNT/PERIOD"))?;
+        let count: u32 = count
+            .trim()
+            .parse()
+            .map_err(|_| format!("rate limit `{s}`: COUNT is not a positive integer"))?;
+        if count == 0 {
+            return Err(format!("rate limit `{s}`: COUNT must be at least 1"));
+        }
+        let period = match unit.trim() {
+            "s" => Duration::from_secs(1),
+            "min" => Duration::from_secs(60),
+            "h" => Duration::from_secs(3600),
+            other => {
+                return Err(format!(
+                    "rate limit `{s}`: unknown period `{other}` (s, min, h)"
+                ));
+            }
+        };
+        Ok(RateSpec { count, period })
+    }
+}
+
+impl<'de> Deserialize<'de> for RateSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Values given on the command line or in the environment; they win over every file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub env: Option<RunEnv>,
+    pub listen: Option<SocketAddr>,
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    pub jwt_secret: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub demo_password: Option<String>,
+}
+
+impl Config {
+    /// Defaults, then `file` if given, then `overrides`.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut merged: toml::Table =
+            toml::from_str(DEFAULT_TOML).context("embedded default.toml is invalid")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading config file {}", path.display()))?;
+            let user: toml::Table =
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            merge(&mut merged, user);
+        }
+        let mut config: Config = toml::Value::Table(merged)
+            .try_into()
+            .context("invalid configuration")?;
+        config.apply(overrides);
+        Ok(config)
+    }
+
+    fn apply(&mut self, o: &Overrides) {
+        if let Some(env) = o.env {
+            self.env = env;
+        }
+        if let Some(listen) = o.listen {
+            self.server.listen = listen;
+        }
+        if let Some(url) = &o.database_url {
+            self.database.url = url.clone();
+        }
+        if let Some(url) = &o.redis_url {
+            self.redis.url = url.clone();
+        }
+        if let Some(secret) = &o.jwt_secret {
+            self.auth.jwt_secret = secret.clone();
+        }
+        if let Some(dir) = &o.data_dir {
+            self.data_dir = dir.clone();
+        }
+        if let Some(password) = &o.demo_password {
+            self.demo.password = password.clone();
+        }
+    }
+
+    /// Refuses configurations that must not run. Production needs a real secret (or JWKS) and
+    /// an explicit database; a secret that is set must be long enough in every mode.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let secret_len = self.auth.jwt_secret.len();
+        if secret_len > 0 && secret_len < 32 {
+            bail!("auth.jwt_secret must be at least 32 bytes (got {secret_len})");
+        }
+        if self.env == RunEnv::Production {
+            if secret_len == 0 && self.auth.jwks_url.is_empty() {
+                bail!(
+                    "production needs LEARNLENS_JWT_SECRET (>= 32 bytes) or auth.jwks_url; refusing to start"
+                );
+            }
+            if self.database.url.is_empty() {
+                bail!("production needs LEARNLENS_DATABASE_URL; refusing to start");
+            }
+        }
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be at least 1");
+        }
+        if self.auth.password_hash_concurrency == 0 {
+            bail!("auth.password_hash_concurrency must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The database URL to use: the configured one, or the demo SQLite file.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join("learnlens.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        Some(self.redis.url.as_str()).filter(|u| !u.is_empty())
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.server.request_timeout_secs)
+    }
+}
+
+/// Deep-merges `over` into `base`: tables merge key by key, everything else is replaced.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_defaults_load_in_demo_mode() {
+        let c = Config::load(None, &Overrides::default()).expect("defaults load");
+        assert_eq!(c.env, RunEnv::Demo);
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rate_limits.login.count, 5);
+        assert_eq!(c.rate_limits.analytics.period, Duration::from_secs(3600));
+        c.validate().expect("demo defaults are valid");
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_secret_or_database() {
+        let mut o = Overrides {
+            env: Some(RunEnv::Production),
+            ..Default::default()
+        };
+        let c = Config::load(None, &o).expect("loads");
+        assert!(c.validate().is_err());
+        o.jwt_secret = Some("x".repeat(32));
+        let c = Config::load(None, &o).expect("loads");
+        let err = c.validate().expect_err("no database url").to_string();
+        assert!(err.contains("DATABASE_URL"), "{err}");
+        o.database_url = Some("postgres://localhost/x".into());
+        Config::load(None, &o)
+            .expect("loads")
+            .validate()
+            .expect("valid");
+    }
+
+    #[test]
+    fn short_jwt_secret_is_refused_in_every_mode() {
+        let o = Overrides {
+            jwt_secret: Some("too-short".into()),
+            ..Default::default()
+        };
+        assert!(Config::load(None, &o).expect("loads").validate().is_err());
+    }
+
+    #[test]
+    fn rate_specs_parse_and_reject_garbage() {
+        assert_eq!(
+            "5/min".parse::<RateSpec>(),
+            Ok(RateSpec {
+                count: 5,
+                period: Duration::from_secs(60)
+            })
+        );
+        for bad in ["", "5", "0/min", "x/min", "5/day", "-1/s"] {
+            assert!(bad.parse::<RateSpec>().is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn file_overrides_merge_key_by_key() {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).expect("defaults");
+        let over: toml::Table =
+            toml::from_str("[server]\nrequest_timeout_secs = 5\n").expect("toml");
+        merge(&mut base, over);
+        let c: Config = toml::Value::Table(base).try_into().expect("config");
+        assert_eq!(c.server.request_timeout_secs, 5);
+        assert_eq!(c.server.body_limit_bytes, 65536);
+    }
+}

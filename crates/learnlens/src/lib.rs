@@ -1,0 +1,126 @@
+//! learnlens: the learning-analytics service. See ARCHITECTURE.md for the map.
+//!
+//! [`build`] assembles the application from a [`Config`]; [`serve`] runs it on a listener
+//! until shutdown. `main.rs`, the integration tests and the benchmarks all start the service
+//! through these two functions, so there is one start-up path.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod ratelimit;
+pub mod redis_client;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::password::Passwords;
+use crate::auth::{AuthService, TokenService};
+use crate::clock::Clock;
+use crate::config::{Config, RunEnv};
+use crate::ratelimit::RateLimiter;
+use crate::redis_client::RedisClient;
+use crate::state::AppState;
+use crate::store::Store;
+
+/// Connects to the store (migrating it if configured), prepares auth, the limiter and Redis,
+/// and in demo mode the generated secret and demo accounts.
+pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<AppState>> {
+    config.validate()?;
+    if config.auth.jwt_secret.is_empty() {
+        // validate() guarantees demo mode here (production needs a secret or a JWKS URL).
+        if config.env == RunEnv::Demo {
+            config.auth.jwt_secret = demo::jwt_secret(&config.data_dir)?;
+        } else {
+            // Only external tokens are accepted; our own are signed with a random key that
+            // no one knows, so nothing we could issue is ever accepted elsewhere.
+            config.auth.jwt_secret = auth::secret::new_jwt_secret();
+        }
+    }
+    let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
+    if config.database.migrate_on_start {
+        store.migrate().await?;
+    }
+    let passwords = Passwords::new(config.auth.password_hash_concurrency)?;
+    if config.env == RunEnv::Demo {
+        demo::ensure_accounts(&store, &passwords, &config.demo.password, clock.now()).await?;
+    }
+    let redis = match config.redis_url() {
+        Some(url) => Some(RedisClient::new(
+            url,
+            Duration::from_millis(config.redis.timeout_ms),
+        )?),
+        None => None,
+    };
+    let tokens = TokenService::new(&config.auth, config.auth.jwt_secret.as_bytes());
+    let auth = AuthService::new(
+        store.clone(),
+        passwords,
+        tokens,
+        clock.clone(),
+        config.auth.refresh_token_ttl_days,
+    );
+    let limiter = RateLimiter::new(
+        config.rate_limits.clone(),
+        clock.clone(),
+        redis.clone(),
+        &config.redis.key_prefix,
+    );
+    Ok(Arc::new(AppState {
+        config,
+        store,
+        auth,
+        limiter,
+        redis,
+        clock,
+        metrics: telemetry::metrics_handle(),
+    }))
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests finish
+/// for up to `server.shutdown_grace_secs`.
+pub async fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let store = state.store.clone();
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let token = tokio_util::sync::CancellationToken::new();
+    let signalled = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        signalled.cancel();
+    });
+    let server = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned());
+    tokio::select! {
+        result = server => result.context("serving HTTP")?,
+        () = async { token.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping open connections");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// Builds and serves with the wall clock: what `learnlens serve` does.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let state = build(config, Arc::new(clock::SystemClock)).await?;
+    serve(state, listener, shutdown).await
+}

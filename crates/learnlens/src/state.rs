@@ -1,0 +1,23 @@
+//! The application state shared by every handler: configuration, store, auth, limiter,
+//! optional Redis, clock, metrics. Built once by [`crate::build`].
+
+use std::sync::Arc;
+
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::AuthService;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::ratelimit::RateLimiter;
+use crate::redis_client::RedisClient;
+use crate::store::Store;
+
+pub struct AppState {
+    pub config: Config,
+    pub store: Store,
+    pub auth: AuthService,
+    pub limiter: RateLimiter,
+    pub redis: Option<RedisClient>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: PrometheusHandle,
+}

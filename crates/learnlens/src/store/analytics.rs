@@ -1,0 +1,128 @@
+//! Cache layer 3: the latest result of each analytic per (subject, role, type).
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+use super::{DbTime, Store, StoreResult, on_pool};
+
+/// One stored analytics result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticsRow {
+    pub subject_id: String,
+    pub role: String,
+    pub analytics_type: String,
+    pub data: serde_json::Value,
+    pub data_quality: serde_json::Value,
+    pub calculated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    subject_id: String,
+    role: String,
+    analytics_type: String,
+    data: Json<serde_json::Value>,
+    data_quality: Json<serde_json::Value>,
+    calculated_at: DbTime,
+    expires_at: DbTime,
+}
+
+impl From<Row> for AnalyticsRow {
+    fn from(r: Row) -> Self {
+        AnalyticsRow {
+            subject_id: r.subject_id,
+            role: r.role,
+            analytics_type: r.analytics_type,
+            data: r.data.0,
+            data_quality: r.data_quality.0,
+            calculated_at: r.calculated_at.into(),
+            expires_at: r.expires_at.into(),
+        }
+    }
+}
+
+impl Store {
+    /// Inserts or replaces results, all in one transaction.
+    pub async fn upsert_analytics(&self, rows: &[AnalyticsRow]) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            for r in rows {
+                sqlx::query(
+                    "INSERT INTO analytics_results
+                        (subject_id, role, analytics_type, data, data_quality, calculated_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)
+                     ON CONFLICT (subject_id, role, analytics_type) DO UPDATE SET
+                        data = excluded.data, data_quality = excluded.data_quality,
+                        calculated_at = excluded.calculated_at, expires_at = excluded.expires_at",
+                )
+                .bind(&r.subject_id)
+                .bind(&r.role)
+                .bind(&r.analytics_type)
+                .bind(Json(&r.data))
+                .bind(Json(&r.data_quality))
+                .bind(DbTime::from(r.calculated_at))
+                .bind(DbTime::from(r.expires_at))
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The stored result, fresh or not (the caller decides what stale means).
+    pub async fn get_analytics(
+        &self,
+        subject_id: &str,
+        role: &str,
+        analytics_type: &str,
+    ) -> StoreResult<Option<AnalyticsRow>> {
+        let row: Option<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT subject_id, role, analytics_type, data, data_quality, calculated_at, expires_at
+                 FROM analytics_results WHERE subject_id = $1 AND role = $2 AND analytics_type = $3",
+            )
+            .bind(subject_id)
+            .bind(role)
+            .bind(analytics_type)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(row.map(AnalyticsRow::from))
+    }
+
+    /// The seed's `findByUserAndRole`: unexpired results of a subject in a role, newest first.
+    pub async fn fresh_analytics_of(
+        &self,
+        subject_id: &str,
+        role: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<AnalyticsRow>> {
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT subject_id, role, analytics_type, data, data_quality, calculated_at, expires_at
+                 FROM analytics_results WHERE subject_id = $1 AND role = $2 AND expires_at > $3
+                 ORDER BY calculated_at DESC",
+            )
+            .bind(subject_id)
+            .bind(role)
+            .bind(DbTime::from(now))
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows.into_iter().map(AnalyticsRow::from).collect())
+    }
+
+    /// Deletes the results of one subject, or all of them; returns how many rows went.
+    pub async fn delete_analytics(&self, subject_id: Option<&str>) -> StoreResult<u64> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM analytics_results WHERE ($1 IS NULL OR subject_id = $1)")
+                .bind(subject_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n)
+    }
+}

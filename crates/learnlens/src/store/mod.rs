@@ -1,0 +1,163 @@
+//! The store: one facade over PostgreSQL and SQLite, chosen by the URL scheme.
+//!
+//! Invariants:
+//! - Every query is written once; [`on_pool!`] runs the same text on whichever pool is active
+//!   (`$1` placeholders, `ON CONFLICT`, `RETURNING` and partial indexes work on both).
+//! - Times are bound from the caller (never `now()` in SQL), so a fake clock reaches the store.
+//! - Migrations are per backend, append-only, embedded in the binary.
+//! - Nothing outside this module sees a pool or writes SQL.
+
+mod analytics;
+mod snapshots;
+mod time;
+mod tokens;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use analytics::AnalyticsRow;
+pub use snapshots::Snapshot;
+pub use time::DbTime;
+pub use tokens::{RefreshFamily, RotateOutcome};
+pub use users::{NewUser, User};
+
+/// Runs `$body` with `$pool` bound to the active backend's pool. The body is compiled once per
+/// backend, so the same query text and binds serve both.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Postgres($pool) => $body,
+            $crate::store::Store::Sqlite($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// Errors of the store. Callers map `Unavailable` to 503 and the rest to 500.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict("a row with that key already exists")
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The durable state of learnlens. Cheap to clone (pools are reference-counted).
+#[derive(Clone, Debug)]
+pub enum Store {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Which backend a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> anyhow::Result<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else {
+            anyhow::bail!("unsupported database URL scheme (expected postgres:// or sqlite://)")
+        }
+    }
+}
+
+impl Store {
+    /// Connects to the database named by `url`; creates the SQLite file (and its folder).
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+        match Backend::of_url(url)? {
+            Backend::Postgres => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect(url)
+                    .await
+                    .context("connecting to PostgreSQL")?;
+                Ok(Store::Postgres(pool))
+            }
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .context("parsing the SQLite URL")?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true);
+                if let Some(dir) = options.get_filename().parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .context("opening the SQLite database")?;
+                Ok(Store::Sqlite(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Store::Postgres(_) => Backend::Postgres,
+            Store::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+
+    /// Applies the pending migrations of the active backend.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self {
+            Store::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            Store::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+        }
+        .context("running database migrations")
+    }
+
+    /// A round trip to the database, for `/health/ready`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, pool => {
+            sqlx::query("SELECT 1").execute(pool).await?;
+        });
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await)
+    }
+}

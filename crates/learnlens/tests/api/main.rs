@@ -1,0 +1,10 @@
+//! The integration tests: one binary, the real application over real HTTP, a fresh database
+//! per test on SQLite and PostgreSQL, Redis where a test needs it.
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod operations;
+mod ratelimit;
+mod store;

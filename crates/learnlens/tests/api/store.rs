@@ -1,0 +1,296 @@
+//! Store conformance: the same checks on SQLite and PostgreSQL.
+
+use chrono::TimeDelta;
+use learnlens::clock::Clock as _;
+use learnlens::domain::{Email, Role};
+use learnlens::store::{AnalyticsRow, NewUser, RotateOutcome, StoreError};
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+fn new_user(id: &str, email: &str, org: &str) -> NewUser {
+    NewUser {
+        id: id.into(),
+        org_id: org.into(),
+        email: Email::parse(email).expect("email"),
+        name: format!("User {id}"),
+        roles: vec![Role::Learner, Role::OrgAdmin],
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA".into(),
+    }
+}
+
+async fn users_round_trip_and_conflict_on_id_or_email(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    store
+        .create_user(&new_user("u-1", "one@x.org", "org-x"), now)
+        .await
+        .expect("create");
+    let got = store
+        .user_by_id("u-1")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(got.email, "one@x.org");
+    assert_eq!(got.roles, vec![Role::Learner, Role::OrgAdmin]);
+    assert_eq!(got.created_at, now);
+    assert!(!got.disabled);
+    assert_eq!(
+        store
+            .user_by_email(&Email::parse("ONE@x.org").expect("e"))
+            .await
+            .expect("read")
+            .map(|u| u.id),
+        Some("u-1".into())
+    );
+    assert!(matches!(
+        store
+            .create_user(&new_user("u-1", "other@x.org", "org-x"), now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .create_user(&new_user("u-2", "one@x.org", "org-x"), now)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        !store
+            .create_user_if_absent(&new_user("u-1", "one@x.org", "org-x"), now)
+            .await
+            .expect("idempotent")
+    );
+    let in_org: Vec<String> = store
+        .list_users(Some("org-x"))
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    assert_eq!(in_org, vec!["u-1"]);
+    assert!(
+        store.list_users(None).await.expect("list").len() >= 5,
+        "demo accounts + u-1"
+    );
+}
+on_both_backends!(users_round_trip_and_conflict_on_id_or_email);
+
+async fn refresh_rotation_is_a_compare_and_swap(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    store
+        .create_refresh_family(
+            "fam-1",
+            "demo-learner",
+            "h0",
+            now,
+            now + TimeDelta::days(30),
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .rotate_refresh_token("fam-1", "h0", "h1", now)
+            .await
+            .expect("rotate"),
+        RotateOutcome::Rotated
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("fam-1", "h0", "h2", now)
+            .await
+            .expect("rotate"),
+        RotateOutcome::NotCurrent
+    );
+    let old = store
+        .refresh_family_of("h0")
+        .await
+        .expect("read")
+        .expect("known");
+    assert!(!old.is_current && !old.revoked);
+    let cur = store
+        .refresh_family_of("h1")
+        .await
+        .expect("read")
+        .expect("known");
+    assert!(cur.is_current);
+    assert!(
+        store.refresh_family_of("h2").await.expect("read").is_none(),
+        "the losing hash was not stored"
+    );
+    assert!(
+        store
+            .refresh_family_is_live("fam-1", now)
+            .await
+            .expect("live")
+    );
+    assert!(
+        !store
+            .refresh_family_is_live("fam-1", now + TimeDelta::days(31))
+            .await
+            .expect("live"),
+        "expired"
+    );
+    store
+        .revoke_refresh_family("fam-1", now)
+        .await
+        .expect("revoke");
+    assert!(
+        !store
+            .refresh_family_is_live("fam-1", now)
+            .await
+            .expect("live")
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token("fam-1", "h1", "h3", now)
+            .await
+            .expect("rotate"),
+        RotateOutcome::NotCurrent
+    );
+}
+on_both_backends!(refresh_rotation_is_a_compare_and_swap);
+
+async fn analytics_results_upsert_by_subject_role_and_type(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let row = |t: &str, v: i64, at: chrono::DateTime<chrono::Utc>| AnalyticsRow {
+        subject_id: "demo-learner".into(),
+        role: "learner".into(),
+        analytics_type: t.into(),
+        data: json!({"status": "ok", "value": v}),
+        data_quality: json!({"degraded": false}),
+        calculated_at: at,
+        expires_at: at + TimeDelta::hours(6),
+    };
+    store
+        .upsert_analytics(&[
+            row("velocity", 1, now),
+            row("engagement", 2, now - TimeDelta::hours(7)),
+        ])
+        .await
+        .expect("insert");
+    store
+        .upsert_analytics(&[row("velocity", 3, now)])
+        .await
+        .expect("update");
+    let got = store
+        .get_analytics("demo-learner", "learner", "velocity")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(got.data["value"], 3);
+    assert_eq!(got.expires_at, now + TimeDelta::hours(6));
+    assert!(
+        store
+            .get_analytics("demo-learner", "trainer", "velocity")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let fresh: Vec<String> = store
+        .fresh_analytics_of("demo-learner", "learner", now)
+        .await
+        .expect("read")
+        .into_iter()
+        .map(|r| r.analytics_type)
+        .collect();
+    assert_eq!(fresh, vec!["velocity"], "the 7-hour-old result has expired");
+    assert_eq!(
+        store
+            .delete_analytics(Some("demo-learner"))
+            .await
+            .expect("delete"),
+        2
+    );
+    assert!(
+        store
+            .get_analytics("demo-learner", "learner", "velocity")
+            .await
+            .expect("read")
+            .is_none()
+    );
+}
+on_both_backends!(analytics_results_upsert_by_subject_role_and_type);
+
+async fn source_snapshots_keep_the_latest_good_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    assert!(
+        store
+            .get_snapshot("directory", "users?orgId=o")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    store
+        .put_snapshot("directory", "users?orgId=o", &json!({"items": [1]}), now)
+        .await
+        .expect("put");
+    store
+        .put_snapshot(
+            "directory",
+            "users?orgId=o",
+            &json!({"items": [1, 2]}),
+            now + TimeDelta::minutes(1),
+        )
+        .await
+        .expect("put");
+    let s = store
+        .get_snapshot("directory", "users?orgId=o")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(s.body, json!({"items": [1, 2]}));
+    assert_eq!(s.fetched_at, now + TimeDelta::minutes(1));
+}
+on_both_backends!(source_snapshots_keep_the_latest_good_answer);
+
+async fn timestamps_keep_microseconds_and_order(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let t = app.clock.now() + TimeDelta::nanoseconds(123_456_789);
+    store
+        .put_snapshot("s", "k", &json!(1), t)
+        .await
+        .expect("put");
+    let got = store
+        .get_snapshot("s", "k")
+        .await
+        .expect("read")
+        .expect("row");
+    assert_eq!(got.fetched_at.timestamp_subsec_micros(), 123_456);
+    assert_eq!(got.fetched_at, learnlens::store::DbTime::from(t).0);
+}
+on_both_backends!(timestamps_keep_microseconds_and_order);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_are_idempotent_on_both_backends() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(app) = TestApp::spawn(backend).await else {
+            continue;
+        };
+        app.state
+            .store
+            .migrate()
+            .await
+            .expect("second run is a no-op");
+        app.state.store.ping().await.expect("ping");
+    }
+}
