@@ -1,8 +1,8 @@
 //! Every tunable of `analytics.md`, with [`Default`] equal to the documented values.
 //!
-//! The service embeds these defaults in its `config/default.toml`; every section and key is
-//! optional there (`#[serde(default)]`) and unknown keys are rejected, so a typo is an error at
-//! start-up rather than a silently ignored setting. [`Config::validate`] checks the ranges; the
+//! The service reads them from the `[analytics]` table of its configuration; every section and
+//! key is optional there (`#[serde(default)]`) and unknown keys are rejected, so a typo is an
+//! error at start-up rather than a silently ignored setting. [`Config::validate`] checks the ranges; the
 //! analytics still never panic or produce non-finite numbers on an invalid configuration, but
 //! their values are then unspecified.
 

@@ -31,6 +31,9 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limits: RateLimitsConfig,
     pub demo: DemoConfig,
+    /// The analytics engine's own settings (`[analytics]`).
+    #[serde(default)]
+    pub analytics: learnlens_analytics::Config,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +217,9 @@ impl Config {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");
         }
+        self.analytics
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid [analytics] configuration: {e}"))?;
         if self.auth.password_hash_concurrency == 0 {
             bail!("auth.password_hash_concurrency must be at least 1");
         }
@@ -290,6 +296,19 @@ mod tests {
             ..Default::default()
         };
         assert!(Config::load(None, &o).expect("loads").validate().is_err());
+    }
+
+    #[test]
+    fn analytics_settings_come_from_the_analytics_table() {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).expect("defaults");
+        let c: Config = toml::Value::Table(base.clone()).try_into().expect("config");
+        assert_eq!(c.analytics, learnlens_analytics::Config::default());
+        let over: toml::Table = toml::from_str("[analytics]\nno_such_key = 1\n").expect("toml");
+        merge(&mut base, over);
+        assert!(
+            toml::Value::Table(base).try_into::<Config>().is_err(),
+            "typos are refused"
+        );
     }
 
     #[test]

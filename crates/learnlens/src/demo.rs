@@ -86,7 +86,8 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     std::fs::write(path, content)
 }
 
-/// Creates the demo accounts that do not exist yet (existing ones are left as they are).
+/// Creates the demo accounts that do not exist yet and gives all of them the configured
+/// password, so the password printed at start-up is always the one that works.
 pub async fn ensure_accounts(
     store: &Store,
     passwords: &Passwords,
@@ -103,7 +104,9 @@ pub async fn ensure_accounts(
             roles: a.roles.to_vec(),
             password_hash: hash.clone(),
         };
-        store.create_user_if_absent(&user, now).await?;
+        if !store.create_user_if_absent(&user, now).await? {
+            store.set_password_hash(a.id, &hash, now).await?;
+        }
     }
     Ok(())
 }

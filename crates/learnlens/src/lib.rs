@@ -38,15 +38,8 @@ use crate::store::Store;
 /// and in demo mode the generated secret and demo accounts.
 pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<AppState>> {
     config.validate()?;
-    if config.auth.jwt_secret.is_empty() {
-        // validate() guarantees demo mode here (production needs a secret or a JWKS URL).
-        if config.env == RunEnv::Demo {
-            config.auth.jwt_secret = demo::jwt_secret(&config.data_dir)?;
-        } else {
-            // Only external tokens are accepted; our own are signed with a random key that
-            // no one knows, so nothing we could issue is ever accepted elsewhere.
-            config.auth.jwt_secret = auth::secret::new_jwt_secret();
-        }
+    if config.auth.jwt_secret.is_empty() && config.env == RunEnv::Demo {
+        config.auth.jwt_secret = demo::jwt_secret(&config.data_dir)?;
     }
     let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
     if config.database.migrate_on_start {
@@ -63,7 +56,14 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         )?),
         None => None,
     };
-    let tokens = TokenService::new(&config.auth, config.auth.jwt_secret.as_bytes());
+    let secret = Some(config.auth.jwt_secret.as_bytes()).filter(|s| !s.is_empty());
+    if secret.is_none() {
+        // validate() allows this only with a JWKS URL.
+        tracing::warn!(
+            "no JWT secret: local login is disabled, only identity-provider tokens are accepted"
+        );
+    }
+    let tokens = TokenService::new(&config.auth, secret);
     let auth = AuthService::new(
         store.clone(),
         passwords,

@@ -117,6 +117,16 @@ fn validate_login(req: &LoginRequest) -> Result<Email, ApiError> {
     }
 }
 
+/// The `refreshToken` field's bounds, as published in the schema.
+fn validate_refresh_field(token: &str) -> Result<(), ApiError> {
+    let len = token.chars().count();
+    if (1..=512).contains(&len) {
+        Ok(())
+    } else {
+        Err(ApiError::field("refreshToken", "must be 1–512 characters"))
+    }
+}
+
 /// Log in with e-mail and password.
 #[utoipa::path(
     post, path = "/auth/login", tag = "auth",
@@ -124,6 +134,7 @@ fn validate_login(req: &LoginRequest) -> Result<Email, ApiError> {
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
         (status = 401, description = "Unknown e-mail, wrong password or disabled account (one answer)", body = ErrorBody),
+        (status = 403, description = "Local login is disabled (identity-provider-only deployment)", body = ErrorBody),
     )
 )]
 pub async fn login(
@@ -155,6 +166,7 @@ pub async fn login(
     responses(
         (status = 200, description = "Rotated", body = RefreshResponse),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = ErrorBody),
+        (status = 403, description = "Local login is disabled (identity-provider-only deployment)", body = ErrorBody),
     )
 )]
 pub async fn refresh(
@@ -162,6 +174,7 @@ pub async fn refresh(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> Result<Admitted<RefreshResponse>, ApiError> {
+    validate_refresh_field(&req.refresh_token)?;
     let limit = state
         .check_rate(RouteClass::Refresh, &ip.to_string())
         .await?;
@@ -188,6 +201,7 @@ pub async fn logout(
     AuthUser(who): AuthUser,
     ApiJson(req): ApiJson<LogoutRequest>,
 ) -> Result<(RateLimitHeaders, Result<StatusCode, ApiError>), ApiError> {
+    validate_refresh_field(&req.refresh_token)?;
     let limit = state
         .check_rate(RouteClass::Logout, who.user_id.as_str())
         .await?;

@@ -202,7 +202,7 @@ impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
             AuthError::InvalidToken => ApiError::Unauthorized,
-            AuthError::Signing(_) => ApiError::Internal(e.into()),
+            AuthError::Signing(_) | AuthError::LocalDisabled => ApiError::Internal(e.into()),
         }
     }
 }
@@ -220,6 +220,10 @@ impl From<LoginError> for ApiError {
     fn from(e: LoginError) -> Self {
         match e {
             LoginError::InvalidCredentials => ApiError::InvalidCredentials,
+            LoginError::LocalLoginDisabled => ApiError::Forbidden {
+                code: "local_login_disabled",
+                message: "This deployment signs users in through its identity provider.",
+            },
             LoginError::Store(s) => s.into(),
             LoginError::Token(t) => t.into(),
             LoginError::Password(p) => ApiError::Internal(p.into()),

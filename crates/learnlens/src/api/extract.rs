@@ -140,8 +140,9 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     }
 }
 
-/// The client's address: the socket peer, or the left-most `X-Forwarded-For` entry when the
-/// server is configured to trust its proxy.
+/// The client's address: the socket peer, or, when the server is configured to trust its
+/// proxy, the right-most `X-Forwarded-For` entry — the one that proxy appended. (Left-most
+/// entries are whatever the client sent and could be chosen to dodge the login limit.)
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
@@ -157,7 +158,7 @@ impl FromRequestParts<Arc<AppState>> for ClientIp {
                 .headers
                 .get("x-forwarded-for")
                 .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.rsplit(',').next())
                 .and_then(|v| v.trim().parse::<IpAddr>().ok());
             if let Some(ip) = forwarded {
                 return Ok(ClientIp(ip));

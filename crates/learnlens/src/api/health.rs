@@ -16,7 +16,8 @@ use crate::state::AppState;
 pub struct Health {
     /// `ok` or `unavailable`.
     pub status: &'static str,
-    /// Each checked dependency: `ok`, `unavailable` or `not_configured`.
+    /// Each dependency: `ok`, `unavailable`, `not_configured`, or `not_checked` (liveness
+    /// checks nothing but the process).
     pub checks: HealthChecks,
 }
 

@@ -80,6 +80,10 @@ pub fn router(state: Arc<AppState>) -> Router {
             }
         }))
         .layer(cors(&config.cors_allowed_origins))
+        .layer(CatchPanicLayer::custom(|_| {
+            // Inside the request-id and trace layers: the 500 carries the id, logged once.
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
         .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
@@ -90,11 +94,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request.id = %request_id)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-        .layer(CatchPanicLayer::custom(|_| {
-            tracing::error!("a handler panicked");
-            ApiError::Internal(anyhow::anyhow!("handler panicked")).into_response()
-        }));
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     router.with_state(state)
 }
 

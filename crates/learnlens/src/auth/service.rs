@@ -23,6 +23,9 @@ const SESSION_CHECK_TTL: Duration = Duration::from_secs(10);
 pub enum LoginError {
     #[error("invalid credentials")]
     InvalidCredentials,
+    /// This deployment accepts only its identity provider's tokens.
+    #[error("local login is disabled")]
+    LocalLoginDisabled,
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -80,6 +83,9 @@ impl AuthService {
     /// Checks e-mail and password and opens a session. Unknown e-mail, wrong password and a
     /// disabled account do the same work and give the same error.
     pub async fn login(&self, email: &Email, password: &str) -> Result<Session, LoginError> {
+        if !self.tokens.issues_local() {
+            return Err(LoginError::LocalLoginDisabled);
+        }
         let user = self.store.user_by_email(email).await?;
         let matches = self
             .passwords
@@ -114,6 +120,9 @@ impl AuthService {
     /// Rotates a refresh token. Presenting a token that was already rotated revokes its whole
     /// family (RFC 9700 §4.14.2); so does losing a race against a concurrent refresh.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, LoginError> {
+        if !self.tokens.issues_local() {
+            return Err(LoginError::LocalLoginDisabled);
+        }
         if !looks_like_refresh_token(refresh_token) {
             return Err(LoginError::InvalidCredentials);
         }

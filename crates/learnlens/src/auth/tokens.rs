@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::jwk::JwkSet;
@@ -30,6 +30,9 @@ pub enum AuthError {
     InvalidToken,
     #[error("could not sign a token: {0}")]
     Signing(String),
+    /// No JWT secret is configured (identity-provider-only deployment): we issue nothing.
+    #[error("local login is disabled")]
+    LocalDisabled,
 }
 
 /// The claims of an access token, ours or (mapped) an external provider's.
@@ -72,18 +75,20 @@ pub struct TokenService {
     audience: String,
     ttl: TimeDelta,
     leeway: i64,
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Our HS256 key; `None` when only an external provider's tokens are accepted.
+    local: Option<(EncodingKey, DecodingKey)>,
     jwks: Option<Jwks>,
 }
 
 impl TokenService {
-    pub fn new(cfg: &AuthConfig, secret: &[u8]) -> TokenService {
+    /// `secret` signs and verifies our own tokens; without one we issue none and accept only
+    /// the identity provider's.
+    pub fn new(cfg: &AuthConfig, secret: Option<&[u8]>) -> TokenService {
         let jwks = (!cfg.jwks_url.is_empty()).then(|| Jwks {
             url: cfg.jwks_url.clone(),
             issuer: cfg.jwks_issuer.clone(),
             audience: cfg.jwks_audience.clone(),
-            min_refresh: Duration::from_secs(cfg.jwks_min_refresh_secs),
+            min_refresh: TimeDelta::seconds(i64::try_from(cfg.jwks_min_refresh_secs).unwrap_or(60)),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(5))
                 .build()
@@ -97,14 +102,18 @@ impl TokenService {
             audience: cfg.audience.clone(),
             ttl: TimeDelta::seconds(i64::try_from(cfg.access_token_ttl_secs).unwrap_or(900)),
             leeway: i64::try_from(cfg.leeway_secs).unwrap_or(30),
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+            local: secret.map(|s| (EncodingKey::from_secret(s), DecodingKey::from_secret(s))),
             jwks,
         }
     }
 
     pub fn access_ttl(&self) -> TimeDelta {
         self.ttl
+    }
+
+    /// Whether we sign tokens ourselves (local login is possible).
+    pub fn issues_local(&self) -> bool {
+        self.local.is_some()
     }
 
     /// Signs an access token for `user` in login session `session`.
@@ -116,6 +125,7 @@ impl TokenService {
         session: &str,
         now: DateTime<Utc>,
     ) -> Result<String, AuthError> {
+        let (encoding, _) = self.local.as_ref().ok_or(AuthError::LocalDisabled)?;
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(ACCESS_TYP.into());
         header.kid = Some(self.kid.clone());
@@ -131,7 +141,7 @@ impl TokenService {
             jti: uuid::Uuid::new_v4().to_string(),
             sid: Some(session.into()),
         };
-        jsonwebtoken::encode(&header, &claims, &self.encoding)
+        jsonwebtoken::encode(&header, &claims, encoding)
             .map_err(|e| AuthError::Signing(e.to_string()))
     }
 
@@ -153,12 +163,13 @@ impl TokenService {
         let kid = header.kid.as_deref().ok_or(AuthError::InvalidToken)?;
         let claims: AccessClaims = match header.alg {
             Algorithm::HS256 => {
+                let (_, decoding) = self.local.as_ref().ok_or(AuthError::InvalidToken)?;
                 if kid != self.kid || header.typ.as_deref() != Some(ACCESS_TYP) {
                     return Err(AuthError::InvalidToken);
                 }
                 decode(
                     token,
-                    &self.decoding,
+                    decoding,
                     Algorithm::HS256,
                     &self.issuer,
                     &self.audience,
@@ -166,7 +177,10 @@ impl TokenService {
             }
             alg @ (Algorithm::RS256 | Algorithm::ES256) => {
                 let jwks = self.jwks.as_ref().ok_or(AuthError::InvalidToken)?;
-                let key = jwks.key(kid, alg).await.ok_or(AuthError::InvalidToken)?;
+                let key = jwks
+                    .key(kid, alg, now)
+                    .await
+                    .ok_or(AuthError::InvalidToken)?;
                 let mut claims: AccessClaims =
                     decode(token, &key, alg, &jwks.issuer, &jwks.audience)?;
                 claims.sid = None;
@@ -233,14 +247,14 @@ struct Jwks {
     url: String,
     issuer: String,
     audience: String,
-    min_refresh: Duration,
+    min_refresh: TimeDelta,
     client: reqwest::Client,
     keys: RwLock<HashMap<String, (Algorithm, Arc<DecodingKey>)>>,
-    last_fetch: Mutex<Option<Instant>>,
+    last_fetch: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl Jwks {
-    async fn key(&self, kid: &str, alg: Algorithm) -> Option<DecodingKey> {
+    async fn key(&self, kid: &str, alg: Algorithm, now: DateTime<Utc>) -> Option<DecodingKey> {
         if Id::parse(kid).is_err() {
             return None; // hostile kid: never fetch for it
         }
@@ -249,10 +263,10 @@ impl Jwks {
         }
         {
             let mut last = self.last_fetch.lock().await;
-            if last.is_some_and(|t| t.elapsed() < self.min_refresh) {
+            if last.is_some_and(|t| now - t < self.min_refresh) {
                 return None;
             }
-            *last = Some(Instant::now());
+            *last = Some(now);
             match self.fetch().await {
                 Ok(keys) => *self.keys.write().await = keys,
                 Err(e) => tracing::warn!(error = %e, "fetching the JWKS failed"),

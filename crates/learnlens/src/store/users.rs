@@ -170,4 +170,23 @@ impl Store {
         });
         Ok(changed)
     }
+
+    /// Replaces an account's password hash; returns whether the account exists.
+    pub async fn set_password_hash(
+        &self,
+        id: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(hash)
+                .bind(DbTime::from(now))
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
 }

@@ -540,3 +540,107 @@ async fn a_token_issued_by_a_clock_ahead_is_accepted_only_within_the_leeway() {
         401
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_active_role_must_be_named_exactly_and_held() {
+    use axum::extract::FromRequestParts as _;
+    use learnlens::api::error::ApiError;
+    use learnlens::api::extract::Acting;
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let (multi, _) = app.login_as("multi@demo.test").await;
+    let acting = |token: Option<&str>, role: Option<&str>| {
+        let mut req = axum::http::Request::builder().uri("/");
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(r) = role {
+            req = req.header("x-active-role", r);
+        }
+        let (mut parts, ()) = req.body(()).expect("request").into_parts();
+        let state = app.state.clone();
+        async move { Acting::from_request_parts(&mut parts, &state).await }
+    };
+    let code = |r: Result<Acting, ApiError>| match r {
+        Ok(a) => format!("ok:{}", a.role),
+        Err(ApiError::BadRequest { code, .. }) | Err(ApiError::Forbidden { code, .. }) => {
+            code.to_owned()
+        }
+        Err(other) => format!("{other}"),
+    };
+    // Authentication comes first: an anonymous caller learns nothing about roles.
+    assert_eq!(code(acting(None, Some("learner")).await), "unauthorized");
+    assert_eq!(
+        code(acting(Some(&learner), None).await),
+        "missing_active_role"
+    );
+    for malformed in [
+        "Learner",
+        "LEARNER",
+        " learner",
+        "learner,trainer",
+        "admin",
+        "",
+    ] {
+        assert_eq!(
+            code(acting(Some(&learner), Some(malformed)).await),
+            "invalid_active_role",
+            "{malformed:?}"
+        );
+    }
+    assert_eq!(
+        code(acting(Some(&learner), Some("trainer")).await),
+        "role_not_held"
+    );
+    assert_eq!(
+        code(acting(Some(&learner), Some("org-admin")).await),
+        "role_not_held"
+    );
+    assert_eq!(
+        code(acting(Some(&learner), Some("learner")).await),
+        "ok:learner"
+    );
+    for role in ["learner", "trainer", "org-admin"] {
+        assert_eq!(
+            code(acting(Some(&multi), Some(role)).await),
+            format!("ok:{role}")
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_accounts_always_have_the_configured_password() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let mut config = app.state.config.clone();
+    config.demo.password = "another-demo-password".into();
+    let again = learnlens::build(config, std::sync::Arc::new(app.clock.clone()))
+        .await
+        .expect("restart");
+    let email = learnlens::domain::Email::parse("learner@demo.test").expect("email");
+    let user = again
+        .store
+        .user_by_email(&email)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(
+        again
+            .auth
+            .passwords()
+            .verify("another-demo-password", Some(&user.password_hash))
+            .await
+            .expect("verify")
+    );
+    assert!(
+        !again
+            .auth
+            .passwords()
+            .verify(DEMO_PASSWORD, Some(&user.password_hash))
+            .await
+            .expect("verify")
+    );
+}

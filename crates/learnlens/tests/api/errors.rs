@@ -82,6 +82,36 @@ async fn invalid_email_and_password_length_name_each_field() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_and_logout_bodies_are_validated_before_anything_else() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (access, _) = app.login_as("learner@demo.test").await;
+    for token in [String::new(), "x".repeat(513)] {
+        let r = app
+            .post_json("/api/v1/auth/refresh", &json!({"refreshToken": token}))
+            .await;
+        assert_error_shape(r, 400, "validation_failed").await;
+        let r = app
+            .client
+            .post(app.url("/api/v1/auth/logout"))
+            .bearer_auth(&access)
+            .json(&json!({"refreshToken": token}))
+            .send()
+            .await
+            .expect("req");
+        assert_error_shape(r, 400, "validation_failed").await;
+    }
+    // The session survived the invalid logouts.
+    assert_eq!(
+        app.get_with_token("/api/v1/auth/me", &access)
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_wrong_methods_oversize_and_non_json_bodies() {
     let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
         return;

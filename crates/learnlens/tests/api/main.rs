@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod jwks;
 mod operations;
 mod ratelimit;
 mod store;
