@@ -792,4 +792,112 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        //! skillDemand on small random datasets: no panic, no NaN or infinity, documented
+        //! ranges and order, k-anonymity, and independence from data stamped after `asOf`.
+
+        use super::*;
+        use crate::test_support::{arb_as_of, arb_dataset, non_finite_paths};
+        use chrono::TimeDelta;
+        use proptest::prelude::*;
+
+        /// [`arb_dataset`] with a second organisation (u2 moves there, with o1's goals) and
+        /// courses teaching skills.
+        fn arb_data() -> impl Strategy<Value = Dataset> {
+            (arb_dataset(), any::<bool>()).prop_map(|(mut data, second_org)| {
+                if second_org {
+                    let mut o2 = data.organizations[0].clone();
+                    o2.id = "o2".into();
+                    data.organizations.push(o2);
+                    data.users[2].org_id = "o2".into();
+                }
+                for (i, c) in data.courses.iter_mut().enumerate() {
+                    c.skills = vec![CourseSkill {
+                        skill_id: format!("s{i}"),
+                        level: 2.0,
+                    }];
+                }
+                data
+            })
+        }
+
+        fn check(d: &SkillDemand, k: usize) -> Result<(), TestCaseError> {
+            prop_assert!(
+                non_finite_paths(d).is_empty(),
+                "non-finite: {:?}",
+                non_finite_paths(d)
+            );
+            let mut last: Option<&SkillDemandEntry> = None;
+            let mut seen_suppressed = false;
+            for row in &d.skills {
+                match row {
+                    SkillDemandRow::Released(e) => {
+                        prop_assert!(!seen_suppressed, "released after suppressed");
+                        prop_assert!(usize::try_from(e.required_by).unwrap_or(0) >= k);
+                        prop_assert!(e.with_gap <= e.required_by);
+                        prop_assert!((0.0..=1.0).contains(&e.gap_frequency));
+                        prop_assert!((0.0..=1.0).contains(&e.mean_normalized_gap));
+                        prop_assert!((0.0..=1.0).contains(&e.gap_mass));
+                        prop_assert!((0.0..=1.0).contains(&e.strategic_weight));
+                        prop_assert!(e.demand_index >= 0.0 && e.demand_index <= 2.0);
+                        prop_assert_eq!(e.supply_ratio.is_none(), e.with_gap == 0);
+                        if let Some(prev) = last {
+                            prop_assert!(by_demand(prev, e) != Ordering::Greater);
+                        }
+                        last = Some(e);
+                    }
+                    SkillDemandRow::Suppressed(s) => {
+                        seen_suppressed = true;
+                        prop_assert!(s.suppressed);
+                    }
+                }
+            }
+            if d.header.status != Status::Ok {
+                prop_assert!(d.skills.is_empty());
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+            #[test]
+            fn skill_demand_never_panics_nor_produces_non_finite_numbers(
+                data in arb_data(),
+                k in 1u32..5,
+                shift in -3i64..3,
+            ) {
+                let as_of = arb_as_of() + TimeDelta::hours(shift * 37);
+                let mut cfg = Config::default();
+                cfg.samples.k_anonymity = k;
+                let idx = data.index();
+                let k = usize::try_from(k).unwrap_or(1);
+                for scope in [DemandScope::Global, org("o1"), org("o2")] {
+                    check(&compute_indexed(&idx, &scope, as_of, &cfg), k)?;
+                }
+            }
+
+            #[test]
+            fn records_stamped_after_as_of_never_change_skill_demand(
+                data in arb_data(),
+                k in 1u32..5,
+            ) {
+                let as_of = arb_as_of();
+                let mut cfg = Config::default();
+                cfg.samples.k_anonymity = k;
+                let mut cut = data.clone();
+                cut.events.retain(|e| e.timestamp <= as_of);
+                cut.enrollments.retain(|e| e.enrolled_at <= as_of);
+                cut.user_skills.retain(|s| s.updated_at <= as_of);
+                cut.users.retain(|u| u.created_at <= as_of);
+                for scope in [DemandScope::Global, org("o1"), org("o2")] {
+                    prop_assert_eq!(
+                        compute(&data, &scope, as_of, &cfg),
+                        compute(&cut, &scope, as_of, &cfg)
+                    );
+                }
+            }
+        }
+    }
 }
