@@ -454,6 +454,11 @@ pub struct DropOffConfig {
     pub l2_c: f64,
     /// Number of top positive contributions turned into reasons.
     pub top_reasons: u32,
+    /// Training snapshots are taken every this many days of an enrollment's life, starting at
+    /// `too_early_days` (the weekly snapshots of analytics.md §17).
+    pub snapshot_interval_days: u32,
+    /// …up to and including this day of life.
+    pub snapshot_max_day: u32,
 }
 
 impl Default for DropOffConfig {
@@ -467,6 +472,8 @@ impl Default for DropOffConfig {
             overdue_inactive_days: 30,
             l2_c: 1.0,
             top_reasons: 3,
+            snapshot_interval_days: 7,
+            snapshot_max_day: 182,
         }
     }
 }
@@ -483,7 +490,8 @@ pub struct ForecastConfig {
     pub ols_interval_min_n: u32,
     /// Grid of (α, β*): from `grid_step` to 1 − `grid_step` in steps of `grid_step`.
     pub grid_step: f64,
-    /// z of the Holt prediction interval.
+    /// z of the Holt prediction interval: analytics.md's 1.96, written as Φ⁻¹(0.975) at full
+    /// precision, which is what statsmodels uses, so that intervals match it at T1.
     pub interval_z: f64,
 }
 
@@ -494,7 +502,7 @@ impl Default for ForecastConfig {
             holt_min_n: 5,
             ols_interval_min_n: 3,
             grid_step: 0.05,
-            interval_z: 1.96,
+            interval_z: 1.959_963_984_540_054,
         }
     }
 }
@@ -661,10 +669,32 @@ impl Config {
             positive(self.culture.voluntary_hours_reference),
             "culture.voluntary_hours_reference must be > 0",
         );
-        check(positive(self.drop_off.l2_c), "drop_off.l2_c must be > 0");
+        let d = &self.drop_off;
+        check(positive(d.l2_c), "drop_off.l2_c must be > 0");
         check(
-            open_prob(self.forecast.grid_step) && self.forecast.grid_step <= 0.5,
-            "forecast.grid_step must be in (0,0.5]",
+            prob(d.band_medium) && prob(d.band_high) && d.band_medium <= d.band_high,
+            "drop_off.band_medium ≤ drop_off.band_high, both in [0,1]",
+        );
+        check(
+            d.snapshot_interval_days >= 1,
+            "drop_off.snapshot_interval_days must be ≥ 1",
+        );
+        check(
+            d.days_since_cap.is_finite() && d.days_since_cap > 0.0,
+            "drop_off.days_since_cap must be > 0",
+        );
+        check(d.recent_days >= 1, "drop_off.recent_days must be ≥ 1");
+        check(
+            (1..=3).contains(&self.forecast.horizon),
+            "forecast.horizon must be in 1..=3",
+        );
+        check(
+            self.forecast.holt_min_n >= 2,
+            "forecast.holt_min_n must be ≥ 2",
+        );
+        check(
+            self.forecast.grid_step.is_finite() && (0.001..=0.5).contains(&self.forecast.grid_step),
+            "forecast.grid_step must be in [0.001,0.5]",
         );
         check(
             positive(self.forecast.interval_z),

@@ -8,12 +8,16 @@
 //! - [`config`]: every tunable, defaults as documented;
 //! - [`common`]: the payload [`Header`], time bins and the session / time-on-task rule;
 //! - [`learner`]: learner analytics (1–3 so far);
+//! - [`comparison`]: k-anonymous comparison analytics (16 so far);
+//! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–18;
 //! - [`stats`]: the numerical library.
 
 pub mod common;
+pub mod comparison;
 pub mod config;
 pub mod input;
 pub mod learner;
+pub mod predictive;
 pub mod stats;
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{Header, Status};
 use crate::config::Config;
-use crate::input::{Dataset, DatasetIndex, SkillSource, UserSkill, nonneg_finite};
+use crate::input::{Dataset, DatasetIndex, SkillSource, User, UserSkill, nonneg_finite};
 
 /// The skillGapMatrix payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,82 +121,15 @@ pub fn compute_indexed(
         header.add_reason("unknown_user");
         return empty(header);
     };
-    let job_role_id = user.job_role_id.as_deref();
-
-    let mut parts: BTreeMap<&str, TargetParts> = BTreeMap::new();
-    let mut requirements = 0usize;
-    if let Some(role_id) = job_role_id {
-        match idx.job_role(role_id) {
-            Some(role) => {
-                for req in &role.requirements {
-                    requirements += 1;
-                    let p = parts.entry(req.skill_id.as_str()).or_default();
-                    p.role_target = max_opt(p.role_target, req.target_level);
-                    p.role_weight = max_opt(p.role_weight, nonneg_finite(req.weight));
-                }
-            }
-            None => header.add_reason("unknown_job_role"),
-        }
-    }
-    let mut goals = 0usize;
-    let mut goal_weight_sum = 0.0_f64;
-    if let Some(org) = idx.organization(&user.org_id) {
-        for goal in org
-            .strategic_goals
-            .iter()
-            .filter(|g| g.scope.includes(job_role_id))
-        {
-            if !(goal.weight.is_finite() && goal.weight > 0.0) {
-                header.add_reason("invalid_goal_ignored");
-                continue;
-            }
-            goals += 1;
-            goal_weight_sum = (goal_weight_sum + goal.weight).min(f64::MAX);
-            let p = parts.entry(goal.skill_id.as_str()).or_default();
-            p.goal_target = max_opt(p.goal_target, goal.target_level);
-            p.goal_weight = (p.goal_weight + goal.weight).min(f64::MAX);
-        }
-    }
-
-    let levels = current_levels(idx.user_skills_of(user_id), as_of);
-    let mut dropped = 0usize;
-    let mut skills = Vec::with_capacity(parts.len());
-    for (skill_id, p) in parts {
-        let target = match (p.role_target, p.goal_target) {
-            (Some(a), Some(b)) => a.max(b),
-            (Some(t), None) | (None, Some(t)) => t,
-            (None, None) => f64::NAN,
-        };
-        if !(target.is_finite() && target > 0.0) {
-            dropped += 1;
-            continue;
-        }
-        let role_weight = p.role_weight.unwrap_or(1.0);
-        let share = if goal_weight_sum > 0.0 {
-            p.goal_weight / goal_weight_sum
-        } else {
-            0.0
-        };
-        let importance = (role_weight * (1.0 + share)).min(f64::MAX);
-        let current = levels.get(skill_id).copied();
-        let (gap, status) = match current {
-            // current ≥ 0, so 0 ≤ gap ≤ target: never overflows.
-            Some(c) if c < target => (target - c, GapStatus::Gap),
-            Some(_) => (0.0, GapStatus::Met),
-            None => (target, GapStatus::Unassessed),
-        };
-        let normalized_gap = (gap / target).clamp(0.0, 1.0);
-        skills.push(SkillGap {
-            skill_id: skill_id.to_owned(),
-            current,
-            target,
-            gap,
-            normalized_gap,
-            importance,
-            priority: normalized_gap * importance,
-            p_mastery: None,
-            status,
-        });
+    let UserTargets {
+        mut skills,
+        requirements,
+        goals,
+        dropped,
+        reasons,
+    } = user_targets(idx, user, as_of);
+    for reason in reasons {
+        header.add_reason(reason);
     }
     skills.sort_by(by_priority);
 
@@ -236,6 +169,121 @@ pub fn compute_indexed(
         met_count: u64::try_from(met_count).unwrap_or(u64::MAX),
         unassessed_count: u64::try_from(unassessed_count).unwrap_or(u64::MAX),
         top_gaps,
+    }
+}
+
+/// The target rows of one user, before sorting, and what was read to build them.
+///
+/// Shared with skillDemand (analytic 16), which aggregates these rows over a population: both
+/// analytics read targets, weights and current levels by the rules of the module
+/// documentation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct UserTargets {
+    /// One row per target skill, in skill id order (`pMastery` is `None`).
+    pub skills: Vec<SkillGap>,
+    /// Role requirements read.
+    pub requirements: usize,
+    /// Scoped goals used.
+    pub goals: usize,
+    /// Targets dropped because their level is not > 0.
+    pub dropped: usize,
+    /// Reason codes met on the way (`unknown_job_role`, `invalid_goal_ignored`).
+    pub reasons: Vec<&'static str>,
+}
+
+/// The targets of `user` at `as_of`: role requirements plus scoped goals, each with its current
+/// level, gap, normalised gap, importance and priority (see the module documentation).
+pub(crate) fn user_targets(
+    idx: &DatasetIndex<'_>,
+    user: &User,
+    as_of: DateTime<Utc>,
+) -> UserTargets {
+    let mut reasons = Vec::new();
+    let job_role_id = user.job_role_id.as_deref();
+
+    let mut parts: BTreeMap<&str, TargetParts> = BTreeMap::new();
+    let mut requirements = 0usize;
+    if let Some(role_id) = job_role_id {
+        match idx.job_role(role_id) {
+            Some(role) => {
+                for req in &role.requirements {
+                    requirements += 1;
+                    let p = parts.entry(req.skill_id.as_str()).or_default();
+                    p.role_target = max_opt(p.role_target, req.target_level);
+                    p.role_weight = max_opt(p.role_weight, nonneg_finite(req.weight));
+                }
+            }
+            None => reasons.push("unknown_job_role"),
+        }
+    }
+    let mut goals = 0usize;
+    let mut goal_weight_sum = 0.0_f64;
+    if let Some(org) = idx.organization(&user.org_id) {
+        for goal in org
+            .strategic_goals
+            .iter()
+            .filter(|g| g.scope.includes(job_role_id))
+        {
+            if !(goal.weight.is_finite() && goal.weight > 0.0) {
+                if !reasons.contains(&"invalid_goal_ignored") {
+                    reasons.push("invalid_goal_ignored");
+                }
+                continue;
+            }
+            goals += 1;
+            goal_weight_sum = (goal_weight_sum + goal.weight).min(f64::MAX);
+            let p = parts.entry(goal.skill_id.as_str()).or_default();
+            p.goal_target = max_opt(p.goal_target, goal.target_level);
+            p.goal_weight = (p.goal_weight + goal.weight).min(f64::MAX);
+        }
+    }
+
+    let levels = current_levels(idx.user_skills_of(&user.id), as_of);
+    let mut dropped = 0usize;
+    let mut skills = Vec::with_capacity(parts.len());
+    for (skill_id, p) in parts {
+        let target = match (p.role_target, p.goal_target) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(t), None) | (None, Some(t)) => t,
+            (None, None) => f64::NAN,
+        };
+        if !(target.is_finite() && target > 0.0) {
+            dropped += 1;
+            continue;
+        }
+        let role_weight = p.role_weight.unwrap_or(1.0);
+        let share = if goal_weight_sum > 0.0 {
+            p.goal_weight / goal_weight_sum
+        } else {
+            0.0
+        };
+        let importance = (role_weight * (1.0 + share)).min(f64::MAX);
+        let current = levels.get(skill_id).copied();
+        let (gap, status) = match current {
+            // current ≥ 0, so 0 ≤ gap ≤ target: never overflows.
+            Some(c) if c < target => (target - c, GapStatus::Gap),
+            Some(_) => (0.0, GapStatus::Met),
+            None => (target, GapStatus::Unassessed),
+        };
+        let normalized_gap = (gap / target).clamp(0.0, 1.0);
+        skills.push(SkillGap {
+            skill_id: skill_id.to_owned(),
+            current,
+            target,
+            gap,
+            normalized_gap,
+            importance,
+            priority: normalized_gap * importance,
+            p_mastery: None,
+            status,
+        });
+    }
+    UserTargets {
+        skills,
+        requirements,
+        goals,
+        dropped,
+        reasons,
     }
 }
 

@@ -96,16 +96,49 @@ pub fn smoothing_grid() -> Vec<f64> {
     (1..20).map(|k| k as f64 / 20.0).collect()
 }
 
+/// The smallest step [`smoothing_grid_with_step`] accepts: a grid of at most 999 values, so a
+/// search costs at most ~10⁶ fits.
+pub const MIN_GRID_STEP: f64 = 0.001;
+
+/// A smoothing grid {step, 2·step, …} up to 1 − step, for a configurable step in
+/// \[[`MIN_GRID_STEP`], ½\].
+///
+/// When 1/step is (within 1e-9) an integer m, the values are built as k/m, so that step 0.05
+/// gives exactly [`smoothing_grid`]; otherwise as k·step for every k·step ≤ 1 − step (+1e-12).
+/// `None` for a step outside that range or not finite.
+pub fn smoothing_grid_with_step(step: f64) -> Option<Vec<f64>> {
+    if !(step.is_finite() && (MIN_GRID_STEP..=0.5).contains(&step)) {
+        return None;
+    }
+    let m = (1.0 / step).round();
+    if (m * step - 1.0).abs() <= 1e-9 {
+        // 2 ≤ m ≤ 1000 by the range check.
+        let m = m as u32;
+        return Some((1..m).map(|k| f64::from(k) / f64::from(m)).collect());
+    }
+    let grid = (1..1000u32)
+        .map(|k| f64::from(k) * step)
+        .take_while(|v| *v <= 1.0 - step + 1e-12)
+        .collect();
+    Some(grid)
+}
+
 /// Grid search of (α, β*) over [`smoothing_grid`]² minimising the one-step SSE.
 ///
 /// The search runs α-major (α outer loop, β* inner, both ascending) and keeps the first
 /// strictly smaller SSE, so ties resolve to the smallest α, then the smallest β*.
 /// `None` under the conditions of [`holt_fit`].
 pub fn holt_grid_search(y: &[f64]) -> Option<HoltFit> {
-    let grid = smoothing_grid();
+    holt_grid_search_on(y, &smoothing_grid())
+}
+
+/// [`holt_grid_search`] over `grid`² (α and β* take the same values, in the given order;
+/// ties keep the first pair met, α-major). `None` when the grid is empty or under the
+/// conditions of [`holt_fit`].
+pub fn holt_grid_search_on(y: &[f64], grid: &[f64]) -> Option<HoltFit> {
     let mut best: Option<HoltFit> = None;
-    for &alpha in &grid {
-        for &beta in &grid {
+    for &alpha in grid {
+        for &beta in grid {
             if let Some(fit) = holt_fit(y, alpha, beta)
                 && best.as_ref().is_none_or(|b| fit.sse < b.sse)
             {
@@ -137,7 +170,12 @@ impl HoltFit {
         self.forecast_with_z(horizon, z)
     }
 
-    fn forecast_with_z(&self, horizon: usize, z: f64) -> Option<Vec<Forecast>> {
+    /// Forecasts with intervals ŷ ± z·σ·√(1 + Σⱼ(α + αβ*j)²) for a given z > 0 (for instance
+    /// a configured 1.96). `None` when z is not a positive finite number or a value overflows.
+    pub fn forecast_with_z(&self, horizon: usize, z: f64) -> Option<Vec<Forecast>> {
+        if !(z.is_finite() && z > 0.0) {
+            return None;
+        }
         let sigma = self.sigma2.sqrt();
         let mut var_factor = 1.0;
         (1..=horizon)
@@ -216,6 +254,47 @@ mod tests {
         let g = smoothing_grid();
         assert_eq!(g.len(), 19);
         assert_eq!((g[0], g[1], g[2], g[18]), (0.05, 0.1, 0.15, 0.95));
+    }
+
+    #[test]
+    fn grid_with_step_reproduces_the_twentieths_and_other_steps() {
+        assert_eq!(smoothing_grid_with_step(0.05).unwrap(), smoothing_grid());
+        assert_eq!(
+            smoothing_grid_with_step(0.25).unwrap(),
+            vec![0.25, 0.5, 0.75]
+        );
+        assert_eq!(smoothing_grid_with_step(0.1).unwrap()[2], 0.3);
+        // 1/0.3 is not an integer: 0.3 and 0.6 (0.9 > 1 − 0.3).
+        assert_eq!(smoothing_grid_with_step(0.3).unwrap().len(), 2);
+        assert_eq!(smoothing_grid_with_step(0.5).unwrap(), vec![0.5]);
+        assert_eq!(smoothing_grid_with_step(0.0), None);
+        assert_eq!(smoothing_grid_with_step(0.6), None);
+        assert_eq!(smoothing_grid_with_step(1e-300), None);
+        assert_eq!(smoothing_grid_with_step(MIN_GRID_STEP).unwrap().len(), 999);
+        assert_eq!(smoothing_grid_with_step(f64::NAN), None);
+    }
+
+    #[test]
+    fn grid_search_on_a_custom_grid_agrees_with_the_default_grid() {
+        assert_eq!(
+            holt_grid_search_on(&Y, &smoothing_grid()),
+            holt_grid_search(&Y)
+        );
+        let coarse = holt_grid_search_on(&Y, &[0.5]).unwrap();
+        assert_eq!((coarse.alpha, coarse.beta), (0.5, 0.5));
+        assert_eq!(holt_grid_search_on(&Y, &[]), None);
+    }
+
+    #[test]
+    fn intervals_with_a_given_z_scale_the_half_width() {
+        let fit = holt_fit(&Y, 0.5, 0.3).unwrap();
+        let a = fit.forecast(3).unwrap();
+        let b = fit.forecast_with_z(3, 2.0 * Z_95).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert_close(y.upper - y.value, 2.0 * (x.upper - x.value), 1e-12);
+        }
+        assert_eq!(fit.forecast_with_z(2, 0.0), None);
+        assert_eq!(fit.forecast_with_z(2, f64::INFINITY), None);
     }
 
     #[test]

@@ -1,0 +1,8 @@
+//! Comparison analytics (`analytics.md` §2, COMPARISON): aggregates over a population that are
+//! shown to people outside it, so every released value obeys k-anonymity (N ≥ k,
+//! `samples.k_anonymity`).
+//!
+//! Entry points follow the learner analytics: `compute(data, subject, as_of, cfg)` indexes the
+//! dataset, `compute_indexed(index, subject, as_of, cfg)` reuses a prebuilt index. Both are pure.
+
+pub mod skill_demand;

@@ -1,0 +1,855 @@
+//! The dropOffRisk features (`analytics.md` §17) of one enrollment seen at an instant t of its
+//! life, the outcome label of an ended enrollment, and the training-set builder.
+//!
+//! Definitions and interpretations:
+//! - **Life start** = `enrolledAt`. The **day of life** of an instant t is the number of whole
+//!   days between `enrolledAt` and t; a training snapshot at day d is seen at
+//!   t = enrolledAt + d·24 h. (Courses carry no start date, so "days since the course started"
+//!   is not available; OULAD's adapter maps registration to `enrolledAt`.)
+//! - **No leakage**: a feature at t reads only data stamped ≤ t, even when more data (up to the
+//!   training `asOf`) is at hand. Time-on-task at t is the session rule of [`crate::common`]
+//!   applied to the learner's events cut at t: the last event before the cut loses its gap to
+//!   a later event (its `durationSec`, or 0), exactly as if the later data did not exist.
+//! - **Course activity**: the learner's events stamped in \[enrolledAt, t\] whose `courseId` is
+//!   the course or whose object is one of the course's content items
+//!   ([`DatasetIndex::course_items`]). Time-on-task comes from the learner's whole event stream
+//!   (sessions span courses) but only course events count.
+//! - `daysSinceLastActivity` = fractional days from the later of `enrolledAt` and the last
+//!   course event to t, capped at `drop_off.days_since_cap` (60); an enrollment without any
+//!   activity is inactive since its start.
+//! - `activeDays14` = course-active day bins among the `drop_off.recent_days` (14) 24-hour
+//!   bins ending at t (left-open, right-closed, see [`crate::common`]), divided by 14.
+//! - `log1pHours14` = ln(1 + course time-on-task hours in the same 14 days).
+//! - `paceGap` = clip(elapsed/expected, 0, 1) − progress, where elapsed = t − enrolledAt and
+//!   expected = `dueAt − enrolledAt` when a later `dueAt` is set, otherwise the calendar time to
+//!   study `expectedDurationHours` at the engagement target pace
+//!   (`engagement.target_hours_per_week`, 2 h/week). **progress(t)** = share of the course's
+//!   content items with a completion signal (verb `completed`/`passed` or
+//!   `completion = true`) stamped ≤ t. The enrollment's own `progress` field is never used: it
+//!   is the catalogue's value *now*, which for a historical snapshot would leak the outcome,
+//!   and live scoring must compute features exactly as training did. `paceGap` is **missing**
+//!   when the course is unknown, lists no content items, or has no positive expected duration
+//!   and no `dueAt`; a missing feature is imputed with the training mean at scoring time.
+//! - `meanScoreSoFar` = mean of first-attempt scores (score/maxScore clamped to \[0,1\]; the
+//!   attempt with the lowest `attemptNo` per assessment among those submitted ≤ t) on the
+//!   course's assessments, submitted in \[enrolledAt, t\]; 0 if none, and then
+//!   `noAssessmentYet` = 1 (else 0). Attempts on unknown assessments or with `maxScore ≤ 0`
+//!   are ignored.
+//! - **Label** ([`EnrollmentTrace::outcome`]), known at the training `asOf`: `completed` with
+//!   `completedAt ≤ asOf` → 0, ended at `completedAt`; `dropped` with `droppedAt ≤ asOf` → 1,
+//!   ended at `droppedAt`; `failed` → 1, ended at `dueAt` when it lies in (enrolledAt, asOf\],
+//!   else at `asOf`; still open at `asOf` but with a `dueAt` and no course activity for
+//!   `drop_off.overdue_inactive_days` (30) days after max(`dueAt`, last course activity) → 1,
+//!   ended at that max. A completion or drop-out without its date cannot be placed in time and
+//!   is not a training example; neither is an enrollment still running.
+//! - **Training set** ([`training_set`]): every labelled enrollment, seen at each snapshot day d
+//!   of the list with enrolledAt + d ≤ asOf and before its end (still registered on day d).
+//!   The live model uses weekly snapshot days ([`snapshot_days`]); a call with `&[d]` gives the
+//!   "same day of life as the live enrollment" training set.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::common::{DAY_SECS, SessionRule, bins_back, seconds_between, time_on_task};
+use crate::config::Config;
+use crate::input::{Dataset, DatasetIndex, Enrollment, EnrollmentStatus, nonneg_finite};
+
+/// Number of drop-off features.
+pub const N_FEATURES: usize = 6;
+
+/// Feature names, in model order (the JSON names used in contributions and reasons).
+pub const FEATURE_NAMES: [&str; N_FEATURES] = [
+    "daysSinceLastActivity",
+    "activeDays14",
+    "log1pHours14",
+    "paceGap",
+    "meanScoreSoFar",
+    "noAssessmentYet",
+];
+
+/// Index of `paceGap`, the only feature that can be missing.
+pub const PACE_GAP: usize = 3;
+
+/// The features of one enrollment at one instant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FeatureRow {
+    /// Feature values in [`FEATURE_NAMES`] order; a missing value is stored as 0 and flagged.
+    pub values: [f64; N_FEATURES],
+    /// Which values are missing (to be imputed with the training mean).
+    pub missing: [bool; N_FEATURES],
+    /// Always [`FEATURE_NAMES`].
+    pub names: [&'static str; N_FEATURES],
+}
+
+impl FeatureRow {
+    /// Whether any feature is missing.
+    pub fn any_missing(&self) -> bool {
+        self.missing.iter().any(|m| *m)
+    }
+}
+
+/// How an ended enrollment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeKind {
+    Completed,
+    Dropped,
+    Failed,
+    /// Inactive for the configured days past its due date without completing.
+    Overdue,
+}
+
+/// The label of an ended enrollment and when it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub kind: OutcomeKind,
+    /// `true` = ended without success (the positive class of the model).
+    pub label: bool,
+    pub ended_at: DateTime<Utc>,
+}
+
+/// One training example: an enrollment seen at a day of its life.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainingExample {
+    pub enrollment_id: String,
+    pub user_id: String,
+    pub course_id: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// Day of life d of the snapshot.
+    pub day: u32,
+    /// The snapshot instant enrolledAt + d days: features use only data stamped ≤ it.
+    pub at: DateTime<Utc>,
+    pub features: FeatureRow,
+    pub label: bool,
+}
+
+/// One course event of the trace, with its time-on-task in both situations that can occur at
+/// a cut: the learner's next event is visible (≤ cut) or not.
+#[derive(Debug, Clone)]
+struct TraceEvent {
+    at: DateTime<Utc>,
+    /// Time-on-task with the whole stream up to the trace horizon.
+    secs_full: f64,
+    /// Time-on-task when the event is the last one before the cut.
+    secs_last: f64,
+    /// The learner's next event (any course), if any up to the horizon.
+    next_at: Option<DateTime<Utc>>,
+}
+
+/// A first-attempt candidate: attempt on one of the course's assessments.
+#[derive(Debug, Clone)]
+struct ScoreAt<'a> {
+    at: DateTime<Utc>,
+    assessment_id: &'a str,
+    attempt_no: u32,
+    score: f64,
+}
+
+/// Everything about one enrollment that its features need, read once up to a horizon
+/// (`asOf`), so that features at many instants t ≤ horizon cost a binary search and a scan of
+/// the 14-day window.
+#[derive(Debug, Clone)]
+pub struct EnrollmentTrace<'a> {
+    enrollment: &'a Enrollment,
+    horizon: DateTime<Utc>,
+    events: Vec<TraceEvent>,
+    /// First completion time of each completed course item, sorted.
+    completions: Vec<DateTime<Utc>>,
+    n_items: usize,
+    expected_span_secs: Option<f64>,
+    scores: Vec<ScoreAt<'a>>,
+    days_since_cap: f64,
+    recent_days: u32,
+    overdue_inactive_days: u32,
+}
+
+impl<'a> EnrollmentTrace<'a> {
+    /// Reads the data of `enrollment` stamped ≤ `horizon`.
+    pub fn new(
+        idx: &DatasetIndex<'a>,
+        enrollment: &'a Enrollment,
+        horizon: DateTime<Utc>,
+        cfg: &Config,
+    ) -> Self {
+        let start = enrollment.enrolled_at;
+        let course = idx.course(&enrollment.course_id);
+        let items: Vec<&str> = course
+            .map(|c| idx.course_items(c).iter().map(|i| i.id.as_str()).collect())
+            .unwrap_or_default();
+        let item_set: HashSet<&str> = items.iter().copied().collect();
+
+        let rule = SessionRule::from_config(&cfg.session);
+        let stream = idx.events_until(&enrollment.user_id, horizon);
+        let secs = time_on_task(stream, &rule);
+        let mut events = Vec::new();
+        let mut first_done: HashMap<&str, DateTime<Utc>> = HashMap::new();
+        for (i, (event, full)) in stream.iter().zip(&secs).enumerate() {
+            let of_course = event.course_id.as_deref() == Some(enrollment.course_id.as_str())
+                || item_set.contains(event.object_id.as_str());
+            if !of_course {
+                continue;
+            }
+            if event.signals_completion() && item_set.contains(event.object_id.as_str()) {
+                first_done
+                    .entry(event.object_id.as_str())
+                    .or_insert(event.timestamp);
+            }
+            if event.timestamp < start {
+                continue;
+            }
+            // The same rule applied to the event alone: it is then the last of its session.
+            let secs_last = time_on_task(std::slice::from_ref(event), &rule)
+                .first()
+                .copied()
+                .unwrap_or(0.0);
+            events.push(TraceEvent {
+                at: event.timestamp,
+                secs_full: *full,
+                secs_last,
+                next_at: stream.get(i + 1).map(|e| e.timestamp),
+            });
+        }
+        let mut completions: Vec<DateTime<Utc>> = first_done.into_values().collect();
+        completions.sort();
+
+        let expected_span_secs = match enrollment.due_at {
+            Some(due) if due > start => Some(seconds_between(start, due)),
+            _ => course.and_then(|c| {
+                let hours = nonneg_finite(c.expected_duration_hours);
+                let pace = cfg.engagement.target_hours_per_week;
+                let weeks = hours / pace;
+                (pace.is_finite() && pace > 0.0 && weeks.is_finite() && weeks > 0.0)
+                    .then_some(weeks * 7.0 * DAY_SECS as f64)
+            }),
+        };
+
+        let mut scores = Vec::new();
+        for attempt in idx.attempts_of(&enrollment.user_id) {
+            if attempt.submitted_at < start || attempt.submitted_at > horizon {
+                continue;
+            }
+            let Some(assessment) = idx.assessment(&attempt.assessment_id) else {
+                continue;
+            };
+            let max = assessment.max_score;
+            if assessment.course_id != enrollment.course_id
+                || !(max.is_finite() && max > 0.0)
+                || !attempt.score.is_finite()
+            {
+                continue;
+            }
+            scores.push(ScoreAt {
+                at: attempt.submitted_at,
+                assessment_id: attempt.assessment_id.as_str(),
+                attempt_no: attempt.attempt_no,
+                score: (attempt.score / max).clamp(0.0, 1.0),
+            });
+        }
+        // Chronological, then by attempt number: the first candidate per assessment in this
+        // order with the lowest attempt number is its first attempt.
+        scores.sort_by(|a, b| a.at.cmp(&b.at).then(a.attempt_no.cmp(&b.attempt_no)));
+
+        let dc = &cfg.drop_off;
+        EnrollmentTrace {
+            enrollment,
+            horizon,
+            events,
+            completions,
+            n_items: items.len(),
+            expected_span_secs,
+            scores,
+            days_since_cap: if dc.days_since_cap.is_finite() && dc.days_since_cap > 0.0 {
+                dc.days_since_cap
+            } else {
+                60.0
+            },
+            recent_days: dc.recent_days.max(1),
+            overdue_inactive_days: dc.overdue_inactive_days,
+        }
+    }
+
+    /// The enrollment this trace is about.
+    pub fn enrollment(&self) -> &'a Enrollment {
+        self.enrollment
+    }
+
+    /// The features at instant `t` (cut at the trace horizon if later).
+    pub fn features_at(&self, t: DateTime<Utc>) -> FeatureRow {
+        let t = t.min(self.horizon);
+        let start = self.enrollment.enrolled_at;
+        let visible = self.events.partition_point(|e| e.at <= t);
+        let events = self.events.get(..visible).unwrap_or(&[]);
+
+        let since = events.last().map_or(start, |e| e.at.max(start));
+        let days_since =
+            (seconds_between(since, t) / DAY_SECS as f64).clamp(0.0, self.days_since_cap);
+
+        let recent = u64::from(self.recent_days);
+        let mut active_days: HashSet<u64> = HashSet::new();
+        let mut secs = 0.0_f64;
+        for event in events.iter().rev() {
+            let Some(day) = bins_back(event.at, t, DAY_SECS) else {
+                continue;
+            };
+            if day >= recent {
+                break;
+            }
+            active_days.insert(day);
+            let s = if event.next_at.is_some_and(|n| n <= t) {
+                event.secs_full
+            } else {
+                event.secs_last
+            };
+            secs = (secs + s).min(f64::MAX);
+        }
+        let active = active_days.len() as f64 / f64::from(self.recent_days);
+        let hours = (secs / 3600.0).ln_1p();
+
+        let mut values = [0.0; N_FEATURES];
+        let mut missing = [false; N_FEATURES];
+        values[0] = days_since;
+        values[1] = active.clamp(0.0, 1.0);
+        values[2] = if hours.is_finite() { hours } else { 0.0 };
+        match (self.expected_span_secs, self.n_items) {
+            (Some(span), n) if n > 0 => {
+                let elapsed = seconds_between(start, t).max(0.0);
+                let done = self.completions.partition_point(|c| *c <= t) as f64;
+                let progress = (done / n as f64).clamp(0.0, 1.0);
+                values[PACE_GAP] = (elapsed / span).clamp(0.0, 1.0) - progress;
+            }
+            _ => missing[PACE_GAP] = true,
+        }
+        let mut first: HashMap<&str, (u32, f64)> = HashMap::new();
+        for s in self.scores.iter().take_while(|s| s.at <= t) {
+            let slot = first
+                .entry(s.assessment_id)
+                .or_insert((s.attempt_no, s.score));
+            if s.attempt_no < slot.0 {
+                *slot = (s.attempt_no, s.score);
+            }
+        }
+        if first.is_empty() {
+            values[5] = 1.0;
+        } else {
+            let sum: f64 = first.values().map(|(_, s)| s).sum();
+            values[4] = (sum / first.len() as f64).clamp(0.0, 1.0);
+        }
+        FeatureRow {
+            values,
+            missing,
+            names: FEATURE_NAMES,
+        }
+    }
+
+    /// The last course activity stamped ≤ the horizon, if any.
+    fn last_activity(&self) -> Option<DateTime<Utc>> {
+        self.events.last().map(|e| e.at)
+    }
+
+    /// The label of the enrollment as known at the trace horizon (`asOf`), or `None` when it is
+    /// still running or its end cannot be placed in time (see the module documentation).
+    pub fn outcome(&self) -> Option<Outcome> {
+        let e = self.enrollment;
+        let as_of = self.horizon;
+        if e.enrolled_at > as_of {
+            return None;
+        }
+        match e.status {
+            EnrollmentStatus::Completed => match e.completed_at {
+                None => return None,
+                Some(t) if t <= as_of => {
+                    return Some(Outcome {
+                        kind: OutcomeKind::Completed,
+                        label: false,
+                        ended_at: t,
+                    });
+                }
+                Some(_) => {}
+            },
+            EnrollmentStatus::Dropped => match e.dropped_at {
+                None => return None,
+                Some(t) if t <= as_of => {
+                    return Some(Outcome {
+                        kind: OutcomeKind::Dropped,
+                        label: true,
+                        ended_at: t,
+                    });
+                }
+                Some(_) => {}
+            },
+            EnrollmentStatus::Failed => {
+                let ended_at = e
+                    .due_at
+                    .filter(|d| *d > e.enrolled_at && *d <= as_of)
+                    .unwrap_or(as_of);
+                return Some(Outcome {
+                    kind: OutcomeKind::Failed,
+                    label: true,
+                    ended_at,
+                });
+            }
+            EnrollmentStatus::Enrolled | EnrollmentStatus::InProgress => {}
+        }
+        // Open at asOf: overdue and inactive long enough?
+        let due = e.due_at?;
+        let quiet_since = self.last_activity().map_or(due, |t| t.max(due));
+        let limit = TimeDelta::try_days(i64::from(self.overdue_inactive_days))?;
+        let threshold = quiet_since.checked_add_signed(limit)?;
+        (threshold <= as_of).then_some(Outcome {
+            kind: OutcomeKind::Overdue,
+            label: true,
+            ended_at: quiet_since,
+        })
+    }
+}
+
+/// The features of `enrollment` at `t`, reading only data stamped ≤ `t`.
+pub fn features_at(
+    idx: &DatasetIndex<'_>,
+    enrollment: &Enrollment,
+    t: DateTime<Utc>,
+    cfg: &Config,
+) -> FeatureRow {
+    EnrollmentTrace::new(idx, enrollment, t, cfg).features_at(t)
+}
+
+/// Whole days from `enrolledAt` to `t` (0 when `t` is earlier).
+pub fn day_of_life(enrollment: &Enrollment, t: DateTime<Utc>) -> u64 {
+    bins_back(enrollment.enrolled_at, t, DAY_SECS).unwrap_or(0)
+}
+
+/// `enrolledAt + d` days, or `None` if that is not representable.
+pub fn snapshot_instant(enrollment: &Enrollment, day: u32) -> Option<DateTime<Utc>> {
+    enrollment
+        .enrolled_at
+        .checked_add_signed(TimeDelta::try_days(i64::from(day))?)
+}
+
+/// The weekly snapshot days of the live model: `too_early_days`, then every
+/// `snapshot_interval_days`, up to `snapshot_max_day`.
+pub fn snapshot_days(cfg: &Config) -> Vec<u32> {
+    let dc = &cfg.drop_off;
+    let step = usize::try_from(dc.snapshot_interval_days.max(1)).unwrap_or(1);
+    (dc.too_early_days..=dc.snapshot_max_day)
+        .step_by(step)
+        .collect()
+}
+
+/// The training examples of `data` as known at `as_of`, at each of `days` (see the module
+/// documentation).
+pub fn training_set(
+    data: &Dataset,
+    as_of: DateTime<Utc>,
+    days: &[u32],
+    cfg: &Config,
+) -> Vec<TrainingExample> {
+    training_set_indexed(&data.index(), as_of, days, cfg)
+}
+
+/// [`training_set`] with a prebuilt index. Examples come in dataset order of the enrollments,
+/// then in the order of `days`.
+pub fn training_set_indexed(
+    idx: &DatasetIndex<'_>,
+    as_of: DateTime<Utc>,
+    days: &[u32],
+    cfg: &Config,
+) -> Vec<TrainingExample> {
+    let mut out = Vec::new();
+    for enrollment in &idx.dataset().enrollments {
+        if enrollment.enrolled_at > as_of {
+            continue;
+        }
+        let trace = EnrollmentTrace::new(idx, enrollment, as_of, cfg);
+        let Some(outcome) = trace.outcome() else {
+            continue;
+        };
+        for &day in days {
+            let Some(t) = snapshot_instant(enrollment, day) else {
+                continue;
+            };
+            if t > as_of || t >= outcome.ended_at {
+                continue;
+            }
+            out.push(TrainingExample {
+                enrollment_id: enrollment.id.clone(),
+                user_id: enrollment.user_id.clone(),
+                course_id: enrollment.course_id.clone(),
+                enrolled_at: enrollment.enrolled_at,
+                day,
+                at: t,
+                features: trace.features_at(t),
+                label: outcome.label,
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::{Assessment, AssessmentKind, Attempt, Verb};
+    use crate::test_support::*;
+
+    const AS_OF: &str = "2025-06-30T12:00:00Z";
+
+    fn close(got: f64, want: f64) {
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "got {got}, want {want}"
+        );
+    }
+
+    fn timed(object: &str, verb: Verb, at: &str, secs: Option<f64>) -> crate::input::ActivityEvent {
+        let mut e = event("u1", object, verb, at);
+        e.duration_sec = secs;
+        e
+    }
+
+    fn assessment(id: &str, course: &str) -> Assessment {
+        Assessment {
+            id: id.into(),
+            course_id: course.into(),
+            content_item_id: None,
+            kind: AssessmentKind::Quiz,
+            max_score: 50.0,
+            pass_score: 25.0,
+            items: vec![],
+        }
+    }
+
+    fn attempt(id: &str, assessment: &str, no: u32, at: &str, score: f64) -> Attempt {
+        Attempt {
+            id: id.into(),
+            assessment_id: assessment.into(),
+            user_id: "u1".into(),
+            attempt_no: no,
+            submitted_at: ts(at),
+            score,
+            passed: score >= 25.0,
+            responses: vec![],
+        }
+    }
+
+    /// u1 enrolled in c1 (4 items, 14 expected hours = 7 weeks at 2 h/week) on 2025-06-01.
+    fn example() -> Dataset {
+        Dataset {
+            courses: vec![course("c1", 14.0), course("c2", 5.0)],
+            content_items: vec![
+                item("i1", "c1", 30.0),
+                item("i2", "c1", 30.0),
+                item("i3", "c1", 30.0),
+                item("i4", "c1", 30.0),
+                item("x1", "c2", 30.0),
+            ],
+            enrollments: vec![enrollment(
+                "e1",
+                "u1",
+                "c1",
+                "2025-06-01T00:00:00Z",
+                EnrollmentStatus::InProgress,
+            )],
+            assessments: vec![
+                assessment("a1", "c1"),
+                assessment("a2", "c1"),
+                assessment("b1", "c2"),
+            ],
+            attempts: vec![
+                attempt("t1", "a1", 1, "2025-06-10T10:00:00Z", 20.0), // 0.4
+                attempt("t2", "a1", 2, "2025-06-11T10:00:00Z", 50.0), // retake: ignored
+                attempt("t3", "a2", 1, "2025-06-20T10:00:00Z", 40.0), // 0.8
+                attempt("t4", "b1", 1, "2025-06-21T10:00:00Z", 0.0),  // other course
+                attempt("t5", "a2", 2, "2025-07-01T10:00:00Z", 0.0),  // after asOf
+            ],
+            events: vec![
+                timed("i1", Verb::Completed, "2025-05-20T10:00:00Z", Some(600.0)), // before start
+                timed("i2", Verb::Experienced, "2025-06-18T10:00:00Z", None),      // gap 20 min
+                timed("i2", Verb::Completed, "2025-06-18T10:20:00Z", None), // gap 10 min → x1
+                timed("x1", Verb::Experienced, "2025-06-18T10:30:00Z", Some(900.0)), // c2
+                timed(
+                    "i3",
+                    Verb::Experienced,
+                    "2025-06-25T09:00:00Z",
+                    Some(3600.0),
+                ),
+                timed("i3", Verb::Completed, "2025-06-28T12:00:00Z", None), // last: 0 s
+                timed("i4", Verb::Completed, "2025-07-02T12:00:00Z", None), // after asOf
+            ],
+            ..Dataset::default()
+        }
+    }
+
+    #[test]
+    fn features_at_as_of_follow_the_documented_formulas() {
+        let data = example();
+        let idx = data.index();
+        let e = &data.enrollments[0];
+        let row = features_at(&idx, e, ts(AS_OF), &Config::default());
+        assert_eq!(row.names, FEATURE_NAMES);
+        // Last course event 2025-06-28T12:00 → 2 days before asOf.
+        close(row.values[0], 2.0);
+        // Day bins back from asOf: 06-28T12:00 → 2, 06-25T09:00 → 5, 06-18 → 12: 3 of 14.
+        close(row.values[1], 3.0 / 14.0);
+        // 1,200 + 600 (to the c2 event) + 3,600 + 0 seconds = 1.5 h.
+        close(row.values[2], 1.5_f64.ln_1p());
+        // Elapsed 29.5 days of 49; items i1 (before start, still done), i2, i3 of 4.
+        close(row.values[PACE_GAP], 29.5 / 49.0 - 3.0 / 4.0);
+        // First attempts 0.4 and 0.8.
+        close(row.values[4], 0.6);
+        assert_eq!(row.values[5], 0.0);
+        assert!(!row.any_missing());
+    }
+
+    #[test]
+    fn features_at_an_earlier_instant_ignore_later_data() {
+        let data = example();
+        let idx = data.index();
+        let e = &data.enrollments[0];
+        let t = ts("2025-06-18T10:20:00Z");
+        let row = features_at(&idx, e, t, &Config::default());
+        close(row.values[0], 0.0);
+        close(row.values[1], 1.0 / 14.0);
+        // The 10:20 event's gap to 10:30 is not visible yet: only the 1,200 s of 10:00.
+        close(row.values[2], (1200.0_f64 / 3600.0).ln_1p());
+        close(
+            row.values[PACE_GAP],
+            (17.0 + 10.0 / 24.0 + 20.0 / 1440.0) / 49.0 - 2.0 / 4.0,
+        );
+        close(row.values[4], 0.4);
+        // The same instant read from a trace built up to asOf gives the same row.
+        let trace = EnrollmentTrace::new(&idx, e, ts(AS_OF), &Config::default());
+        assert_eq!(trace.features_at(t), row);
+    }
+
+    #[test]
+    fn an_enrollment_without_activity_or_attempts_is_inactive_since_its_start() {
+        let data = Dataset {
+            enrollments: vec![enrollment(
+                "e1",
+                "u1",
+                "c9",
+                "2025-06-20T12:00:00Z",
+                EnrollmentStatus::Enrolled,
+            )],
+            ..Dataset::default()
+        };
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        close(row.values[0], 10.0);
+        assert_eq!((row.values[1], row.values[2]), (0.0, 0.0));
+        assert_eq!((row.values[4], row.values[5]), (0.0, 1.0));
+        // Unknown course: no items, no expected duration: paceGap missing.
+        assert!(row.missing[PACE_GAP] && row.any_missing());
+        assert_eq!(row.values[PACE_GAP], 0.0);
+    }
+
+    #[test]
+    fn days_since_last_activity_is_capped() {
+        let data = Dataset {
+            enrollments: vec![enrollment(
+                "e1",
+                "u1",
+                "c1",
+                "2024-06-20T12:00:00Z",
+                EnrollmentStatus::Enrolled,
+            )],
+            ..Dataset::default()
+        };
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        assert_eq!(row.values[0], 60.0);
+    }
+
+    #[test]
+    fn a_due_date_sets_the_expected_span() {
+        let mut data = example();
+        data.enrollments[0].due_at = Some(ts("2025-06-21T00:00:00Z")); // 20 days
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        close(row.values[PACE_GAP], 1.0 - 0.75); // elapsed beyond due: clipped at 1
+    }
+
+    fn ended(status: EnrollmentStatus, end: Option<&str>, due: Option<&str>) -> Enrollment {
+        let mut e = enrollment("e", "u1", "c1", "2025-03-01T00:00:00Z", status);
+        e.completed_at = end.map(ts);
+        e.dropped_at = end.map(ts);
+        e.due_at = due.map(ts);
+        e
+    }
+
+    fn outcome_of(e: &Enrollment, events: Vec<crate::input::ActivityEvent>) -> Option<Outcome> {
+        let data = Dataset {
+            courses: vec![course("c1", 10.0)],
+            content_items: vec![item("i1", "c1", 30.0)],
+            events,
+            ..Dataset::default()
+        };
+        let idx = data.index();
+        EnrollmentTrace::new(&idx, e, ts(AS_OF), &Config::default()).outcome()
+    }
+
+    #[test]
+    fn labels_follow_the_outcome_rules() {
+        let done = ended(
+            EnrollmentStatus::Completed,
+            Some("2025-05-01T00:00:00Z"),
+            None,
+        );
+        assert_eq!(
+            outcome_of(&done, vec![]),
+            Some(Outcome {
+                kind: OutcomeKind::Completed,
+                label: false,
+                ended_at: ts("2025-05-01T00:00:00Z")
+            })
+        );
+        let dropped = ended(
+            EnrollmentStatus::Dropped,
+            Some("2025-04-01T00:00:00Z"),
+            None,
+        );
+        assert_eq!(outcome_of(&dropped, vec![]).map(|o| o.label), Some(true));
+        // Completed after asOf: still open then, and not overdue without a due date.
+        let later = ended(
+            EnrollmentStatus::Completed,
+            Some("2025-08-01T00:00:00Z"),
+            None,
+        );
+        assert_eq!(outcome_of(&later, vec![]), None);
+        // Undated completion: cannot be placed in time.
+        assert_eq!(
+            outcome_of(&ended(EnrollmentStatus::Completed, None, None), vec![]),
+            None
+        );
+        // Failed: ends at the due date when it is in the past.
+        let failed = ended(EnrollmentStatus::Failed, None, Some("2025-05-15T00:00:00Z"));
+        assert_eq!(
+            outcome_of(&failed, vec![]).map(|o| (o.kind, o.ended_at)),
+            Some((OutcomeKind::Failed, ts("2025-05-15T00:00:00Z")))
+        );
+        let failed_undated = ended(EnrollmentStatus::Failed, None, None);
+        assert_eq!(
+            outcome_of(&failed_undated, vec![]).map(|o| o.ended_at),
+            Some(ts(AS_OF))
+        );
+    }
+
+    #[test]
+    fn an_open_enrollment_inactive_thirty_days_past_its_due_date_is_a_failure() {
+        // Due 2025-05-20; last activity 2025-05-25: quiet since 05-25, 36 days before asOf.
+        let open = ended(
+            EnrollmentStatus::InProgress,
+            None,
+            Some("2025-05-20T00:00:00Z"),
+        );
+        let events = vec![timed("i1", Verb::Experienced, "2025-05-25T00:00:00Z", None)];
+        assert_eq!(
+            outcome_of(&open, events),
+            Some(Outcome {
+                kind: OutcomeKind::Overdue,
+                label: true,
+                ended_at: ts("2025-05-25T00:00:00Z")
+            })
+        );
+        // Activity 20 days ago: not yet.
+        let recent = vec![timed("i1", Verb::Experienced, "2025-06-10T12:00:00Z", None)];
+        assert_eq!(outcome_of(&open, recent), None);
+        // Due in the future: running.
+        let running = ended(
+            EnrollmentStatus::InProgress,
+            None,
+            Some("2025-09-01T00:00:00Z"),
+        );
+        assert_eq!(outcome_of(&running, vec![]), None);
+    }
+
+    #[test]
+    fn training_snapshots_lie_before_the_end_and_before_as_of() {
+        let mut data = example();
+        let mut done = enrollment(
+            "e2",
+            "u2",
+            "c1",
+            "2025-05-01T00:00:00Z",
+            EnrollmentStatus::Completed,
+        );
+        done.completed_at = Some(ts("2025-05-20T00:00:00Z")); // day 19
+        let mut dropped = enrollment(
+            "e3",
+            "u3",
+            "c1",
+            "2025-06-10T00:00:00Z",
+            EnrollmentStatus::Dropped,
+        );
+        dropped.dropped_at = Some(ts("2025-06-29T00:00:00Z")); // asOf is day 20.5
+        data.enrollments.push(done);
+        data.enrollments.push(dropped);
+        let examples = training_set(&data, ts(AS_OF), &[7, 14, 21], &Config::default());
+        let seen: Vec<(&str, u32, bool)> = examples
+            .iter()
+            .map(|x| (x.enrollment_id.as_str(), x.day, x.label))
+            .collect();
+        // e1 is still running: no example. e2 ended on day 19; e3's day 21 is after asOf.
+        assert_eq!(
+            seen,
+            [
+                ("e2", 7, false),
+                ("e2", 14, false),
+                ("e3", 7, true),
+                ("e3", 14, true)
+            ]
+        );
+        // Features of a snapshot are those at enrolledAt + d.
+        let idx = data.index();
+        assert_eq!(
+            examples[0].features,
+            features_at(
+                &idx,
+                &data.enrollments[1],
+                ts("2025-05-08T00:00:00Z"),
+                &Config::default()
+            )
+        );
+    }
+
+    #[test]
+    fn snapshot_days_are_weekly_from_the_too_early_limit() {
+        let cfg = Config::default();
+        let days = snapshot_days(&cfg);
+        assert_eq!(days.first(), Some(&7));
+        assert_eq!(days.get(1), Some(&14));
+        assert_eq!(days.last(), Some(&182));
+        assert_eq!(days.len(), 26);
+    }
+
+    #[test]
+    fn day_of_life_counts_whole_days() {
+        let e = enrollment(
+            "e",
+            "u",
+            "c",
+            "2025-06-01T00:00:00Z",
+            EnrollmentStatus::Enrolled,
+        );
+        assert_eq!(day_of_life(&e, ts("2025-06-07T23:59:59Z")), 6);
+        assert_eq!(day_of_life(&e, ts("2025-06-08T00:00:00Z")), 7);
+        assert_eq!(day_of_life(&e, ts("2025-05-08T00:00:00Z")), 0);
+    }
+}
