@@ -114,6 +114,55 @@ pub fn event(user: &str, object: &str, verb: Verb, at: &str) -> ActivityEvent {
     }
 }
 
+/// An assessment of course `c1` with `maxScore` 10 and `passScore` 6.
+pub fn assessment(
+    id: &str,
+    kind: AssessmentKind,
+    content_item: Option<&str>,
+    items: Vec<AssessmentItem>,
+) -> Assessment {
+    Assessment {
+        id: id.into(),
+        course_id: "c1".into(),
+        content_item_id: content_item.map(Into::into),
+        kind,
+        max_score: 10.0,
+        pass_score: 6.0,
+        items,
+    }
+}
+
+/// A one-point assessment item tagged with `skills`.
+pub fn quiz_item(id: &str, skills: &[&str]) -> AssessmentItem {
+    AssessmentItem {
+        item_id: id.into(),
+        skill_ids: skills.iter().map(|s| (*s).to_owned()).collect(),
+        max_points: 1.0,
+    }
+}
+
+/// A submitted attempt (`passed = false`; set it where it matters).
+pub fn attempt(
+    id: &str,
+    assessment: &str,
+    user: &str,
+    attempt_no: u32,
+    at: &str,
+    score: f64,
+    responses: Vec<Response>,
+) -> Attempt {
+    Attempt {
+        id: id.into(),
+        assessment_id: assessment.into(),
+        user_id: user.into(),
+        attempt_no,
+        submitted_at: ts(at),
+        score,
+        passed: false,
+        responses,
+    }
+}
+
 /// The `asOf` of generated datasets; their timestamps lie within 200 days before and 10 days
 /// after it.
 pub fn arb_as_of() -> DateTime<Utc> {

@@ -8,7 +8,9 @@
 //! Both are pure: the result depends only on the data stamped ≤ `as_of`, `as_of` itself and the
 //! configuration.
 
+pub mod content;
 pub mod engagement;
+mod responses;
 pub mod skill_gap;
 pub mod velocity;
 
