@@ -10,6 +10,7 @@
 
 pub mod content;
 pub mod engagement;
+pub mod mastery;
 mod responses;
 pub mod skill_gap;
 pub mod velocity;
@@ -90,7 +91,7 @@ mod properties {
             prop_assert!(s.gap >= 0.0 && s.gap <= s.target);
             prop_assert!((0.0..=1.0).contains(&s.normalized_gap));
             prop_assert!(s.importance >= 0.0 && s.priority >= 0.0);
-            prop_assert!(s.p_mastery.is_none());
+            prop_assert!(s.p_mastery.is_none_or(|p| (0.0..=1.0).contains(&p)));
             prop_assert_eq!(
                 s.current.is_none(),
                 s.status == skill_gap::GapStatus::Unassessed
