@@ -11,6 +11,7 @@
 pub mod content;
 pub mod engagement;
 pub mod mastery;
+pub mod performance;
 mod responses;
 pub mod skill_gap;
 pub mod velocity;
