@@ -516,6 +516,7 @@ pub struct DatasetIndex<'a> {
     content_items_by_course: HashMap<&'a str, Vec<&'a ContentItem>>,
     feedback_by_course: HashMap<&'a str, Vec<&'a Feedback>>,
     attempts_by_user: HashMap<&'a str, Vec<&'a Attempt>>,
+    attempts_by_assessment: HashMap<&'a str, Vec<&'a Attempt>>,
     events_by_user: HashMap<&'a str, Vec<&'a ActivityEvent>>,
 }
 
@@ -558,6 +559,7 @@ impl<'a> DatasetIndex<'a> {
             content_items_by_course: group_by(&data.content_items, |c| c.course_id.as_str()),
             feedback_by_course: group_by(&data.feedback, |f| f.course_id.as_str()),
             attempts_by_user: group_by(&data.attempts, |a| a.user_id.as_str()),
+            attempts_by_assessment: group_by(&data.attempts, |a| a.assessment_id.as_str()),
             events_by_user,
         }
     }
@@ -618,6 +620,11 @@ impl<'a> DatasetIndex<'a> {
     /// The user's attempts (all dates).
     pub fn attempts_of(&self, user_id: &str) -> &[&'a Attempt] {
         slice_of(&self.attempts_by_user, user_id)
+    }
+
+    /// Every user's attempts at an assessment (all dates).
+    pub fn attempts_on(&self, assessment_id: &str) -> &[&'a Attempt] {
+        slice_of(&self.attempts_by_assessment, assessment_id)
     }
 
     /// The user's activity events, sorted by timestamp (all dates: filter by `asOf`, e.g. with
@@ -959,6 +966,33 @@ mod tests {
             .map(|i| i.id.as_str())
             .collect();
         assert_eq!(ids, ["i3", "i1", "i2"]);
+    }
+
+    #[test]
+    fn index_groups_attempts_by_user_and_by_assessment() {
+        let attempt = |id: &str, assessment: &str, user: &str| Attempt {
+            id: id.into(),
+            assessment_id: assessment.into(),
+            user_id: user.into(),
+            attempt_no: 1,
+            submitted_at: ts("2025-01-01T00:00:00Z"),
+            score: 1.0,
+            passed: false,
+            responses: vec![],
+        };
+        let data = Dataset {
+            attempts: vec![
+                attempt("t1", "a1", "u1"),
+                attempt("t2", "a2", "u1"),
+                attempt("t3", "a1", "u2"),
+            ],
+            ..Dataset::default()
+        };
+        let idx = data.index();
+        let ids = |list: &[&Attempt]| list.iter().map(|a| a.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(idx.attempts_on("a1")), ["t1", "t3"]);
+        assert_eq!(ids(idx.attempts_of("u1")), ["t1", "t2"]);
+        assert!(idx.attempts_on("nothing").is_empty());
     }
 
     fn enrollment(status: EnrollmentStatus) -> Enrollment {

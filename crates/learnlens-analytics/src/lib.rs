@@ -7,7 +7,8 @@
 //! - [`input`]: the source entities, the [`Dataset`] and its [`DatasetIndex`];
 //! - [`config`]: every tunable, defaults as documented;
 //! - [`common`]: the payload [`Header`], time bins and the session / time-on-task rule;
-//! - [`learner`]: learner analytics (1–3 so far);
+//! - [`learner`]: learner analytics 1–6 (velocity, skill gap, engagement, mastery (BKT),
+//!   performance, content effectiveness with classical item analysis);
 //! - [`comparison`]: k-anonymous comparison analytics (16 so far);
 //! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–18;
 //! - [`stats`]: the numerical library.

@@ -114,6 +114,55 @@ pub fn event(user: &str, object: &str, verb: Verb, at: &str) -> ActivityEvent {
     }
 }
 
+/// An assessment of course `c1` with `maxScore` 10 and `passScore` 6.
+pub fn assessment(
+    id: &str,
+    kind: AssessmentKind,
+    content_item: Option<&str>,
+    items: Vec<AssessmentItem>,
+) -> Assessment {
+    Assessment {
+        id: id.into(),
+        course_id: "c1".into(),
+        content_item_id: content_item.map(Into::into),
+        kind,
+        max_score: 10.0,
+        pass_score: 6.0,
+        items,
+    }
+}
+
+/// A one-point assessment item tagged with `skills`.
+pub fn quiz_item(id: &str, skills: &[&str]) -> AssessmentItem {
+    AssessmentItem {
+        item_id: id.into(),
+        skill_ids: skills.iter().map(|s| (*s).to_owned()).collect(),
+        max_points: 1.0,
+    }
+}
+
+/// A submitted attempt (`passed = false`; set it where it matters).
+pub fn attempt(
+    id: &str,
+    assessment: &str,
+    user: &str,
+    attempt_no: u32,
+    at: &str,
+    score: f64,
+    responses: Vec<Response>,
+) -> Attempt {
+    Attempt {
+        id: id.into(),
+        assessment_id: assessment.into(),
+        user_id: user.into(),
+        attempt_no,
+        submitted_at: ts(at),
+        score,
+        passed: false,
+        responses,
+    }
+}
+
 /// The `asOf` of generated datasets; their timestamps lie within 200 days before and 10 days
 /// after it.
 pub fn arb_as_of() -> DateTime<Utc> {
@@ -325,6 +374,126 @@ pub fn arb_dataset() -> impl Strategy<Value = Dataset> {
                 }
             },
         )
+}
+
+const ASSESSMENTS: &[&str] = &["a0", "a1", "a2", "a9"];
+const QUESTIONS: &[&str] = &["q0", "q1", "q2", "q3", "q9"];
+
+fn arb_assessment(id: &'static str) -> impl Strategy<Value = Assessment> {
+    let kinds = [
+        AssessmentKind::Pre,
+        AssessmentKind::Post,
+        AssessmentKind::Quiz,
+        AssessmentKind::Exam,
+    ];
+    let items = proptest::collection::vec(
+        (
+            pick(&QUESTIONS[..4]),
+            proptest::collection::vec(pick(SKILLS), 0..3),
+            arb_measure(5.0),
+        ),
+        0..5,
+    );
+    (
+        proptest::sample::select(kinds.to_vec()),
+        proptest::option::of(pick(ITEMS)),
+        arb_measure(20.0),
+        arb_measure(20.0),
+        items,
+    )
+        .prop_map(
+            move |(kind, content_item_id, max_score, pass_score, items)| Assessment {
+                id: id.into(),
+                course_id: "c0".into(),
+                content_item_id,
+                kind,
+                max_score,
+                pass_score,
+                items: items
+                    .into_iter()
+                    .map(|(item_id, skill_ids, max_points)| AssessmentItem {
+                        item_id,
+                        skill_ids,
+                        max_points,
+                    })
+                    .collect(),
+            },
+        )
+}
+
+fn arb_attempt() -> impl Strategy<Value = Attempt> {
+    let responses = proptest::collection::vec(
+        (pick(QUESTIONS), arb_measure(5.0), any::<bool>()).prop_map(
+            |(item_id, points, correct)| Response {
+                item_id,
+                points,
+                correct,
+            },
+        ),
+        0..5,
+    );
+    (
+        pick(USERS),
+        pick(ASSESSMENTS),
+        1u32..4,
+        arb_time(),
+        arb_measure(20.0),
+        any::<bool>(),
+        responses,
+    )
+        .prop_map(
+            |(user_id, assessment_id, attempt_no, submitted_at, score, passed, responses)| {
+                Attempt {
+                    id: String::new(),
+                    assessment_id,
+                    user_id,
+                    attempt_no,
+                    submitted_at,
+                    score,
+                    passed,
+                    responses,
+                }
+            },
+        )
+}
+
+/// [`arb_dataset`] plus assessments a0–a2 (an unknown a9 is referenced too) with random kinds,
+/// items, skills and occasionally hostile scores, attempts at them by u0–u2, random content
+/// types for the items, and skill tags on the content items.
+pub fn arb_dataset_with_attempts() -> impl Strategy<Value = Dataset> {
+    let types = [
+        ContentType::Video,
+        ContentType::Text,
+        ContentType::Quiz,
+        ContentType::Lab,
+    ];
+    (
+        arb_dataset(),
+        (
+            arb_assessment("a0"),
+            arb_assessment("a1"),
+            arb_assessment("a2"),
+        ),
+        proptest::collection::vec(arb_attempt(), 0..40),
+        proptest::collection::vec(proptest::sample::select(types.to_vec()), 5),
+        proptest::collection::vec(proptest::collection::vec(pick(SKILLS), 0..3), 5),
+    )
+        .prop_map(|(mut data, (a0, a1, a2), attempts, types, skills)| {
+            data.assessments = vec![a0, a1, a2];
+            data.attempts = attempts
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut a)| {
+                    a.id = format!("t{i}");
+                    a
+                })
+                .collect();
+            for ((item, kind), skill_ids) in data.content_items.iter_mut().zip(types).zip(skills) {
+                item.content_type = kind;
+                item.skill_ids = skill_ids;
+            }
+            data
+        })
 }
 
 #[derive(Default)]

@@ -27,6 +27,10 @@
 //!   when no skill is assessed (or their importances sum to 0).
 //! - `skills` are sorted by priority (descending), then skill id; `topGaps` = the ids of the
 //!   3 highest-priority skills with gap > 0 (unassessed included), same order.
+//! - **pMastery** = the skill's BKT pMastery from masteryProgress (analytic 4, same `asOf` and
+//!   configuration) when the learner has at least one observation of the skill (an item
+//!   response tagged with it); `null` otherwise, so that the prior L0 is never mistaken for
+//!   evidence. Also `null` when the BKT parameters are unusable.
 //! - No targets (no role requirements, no scoped goals, or all dropped), or an unknown user:
 //!   status `insufficient_data` with reason `no_targets` / `unknown_user`.
 //!
@@ -39,6 +43,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::mastery;
 use crate::common::{Header, Status};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex, SkillSource, User, UserSkill, nonneg_finite};
@@ -70,8 +75,8 @@ pub struct SkillGap {
     pub normalized_gap: f64,
     pub importance: f64,
     pub priority: f64,
-    /// BKT probability of mastery from masteryProgress (analytic 4). Not computed by this
-    /// analytic: always `null` here; the pipeline fills it in once analytic 4 exists.
+    /// BKT probability of mastery from masteryProgress (analytic 4); `null` when the learner
+    /// has no observation of the skill.
     pub p_mastery: Option<f64>,
     pub status: GapStatus,
 }
@@ -110,6 +115,39 @@ pub fn compute(
 
 /// Computes skillGapMatrix for `user_id` with a prebuilt index.
 pub fn compute_indexed(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> SkillGapMatrix {
+    let mut m = matrix(idx, user_id, as_of, cfg);
+    if !m.skills.is_empty() {
+        let p_mastery = mastery::observed_p_mastery(idx, user_id, as_of, cfg);
+        for s in &mut m.skills {
+            s.p_mastery = p_mastery.get(&s.skill_id).copied();
+        }
+    }
+    m
+}
+
+/// The importance of each target skill of `user_id` (the `importance` column of the matrix),
+/// for masteryProgress's weightedMastery. Empty when the matrix is.
+pub(crate) fn importances(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> BTreeMap<String, f64> {
+    matrix(idx, user_id, as_of, cfg)
+        .skills
+        .into_iter()
+        .map(|s| (s.skill_id, s.importance))
+        .collect()
+}
+
+/// The matrix without `pMastery` (which needs analytic 4; analytic 4 needs the importances,
+/// so the two meet here instead of calling each other in a circle).
+fn matrix(
     idx: &DatasetIndex<'_>,
     user_id: &str,
     as_of: DateTime<Utc>,
@@ -554,6 +592,62 @@ mod tests {
         assert_eq!(row(&m, "s1").status, GapStatus::Met);
         assert_eq!(m.readiness, Some(1.0));
         assert!(m.top_gaps.is_empty());
+    }
+
+    #[test]
+    fn p_mastery_is_the_bkt_estimate_for_observed_skills_and_null_otherwise() {
+        use crate::input::{AssessmentKind, Response};
+        let mut data = example();
+        data.assessments = vec![assessment(
+            "a1",
+            AssessmentKind::Quiz,
+            None,
+            vec![quiz_item("q1", &["s1"]), quiz_item("q2", &["s9"])],
+        )];
+        let golden = [false, true, true, false, true, true, true];
+        data.attempts = golden
+            .iter()
+            .enumerate()
+            .map(|(i, &correct)| {
+                let mut responses = vec![Response {
+                    item_id: "q1".into(),
+                    points: 1.0,
+                    correct,
+                }];
+                if i == 0 {
+                    responses.push(Response {
+                        item_id: "q2".into(),
+                        points: 1.0,
+                        correct: true,
+                    });
+                }
+                attempt(
+                    &format!("t{i}"),
+                    "a1",
+                    "u1",
+                    1,
+                    &format!("2025-06-{:02}T00:00:00Z", i + 1),
+                    1.0,
+                    responses,
+                )
+            })
+            .collect();
+        let m = compute(&data, "u1", ts(AS_OF), &Config::default());
+        // The golden BKT vector (analytics.md §3): final L = 0.9867746380606548.
+        crate::stats::testutil::assert_t1(
+            row(&m, "s1").p_mastery.expect("observed"),
+            0.9867746380606548,
+        );
+        // Targets without observations stay null (not L0); s9 is observed but not a target.
+        for skill in ["s2", "s3", "s4"] {
+            assert_eq!(row(&m, skill).p_mastery, None, "{skill}");
+        }
+        assert!(m.skills.iter().all(|s| s.skill_id != "s9"));
+        // The rest of the matrix does not depend on the responses.
+        let without = compute(&example(), "u1", ts(AS_OF), &Config::default());
+        let mut cleared = m.clone();
+        cleared.skills.iter_mut().for_each(|s| s.p_mastery = None);
+        assert_eq!(cleared, without);
     }
 
     #[test]

@@ -146,7 +146,12 @@ pub fn compute_indexed(
         })
         .collect();
     let mut counted = 0usize;
-    for (item_id, at) in &completions {
+    // Sum in a fixed order (time, then item id): HashMap order varies between runs, and
+    // floating-point addition is not associative, so the units would differ in the last bit.
+    let mut ordered: Vec<(DateTime<Utc>, &str)> =
+        completions.iter().map(|(id, at)| (*at, *id)).collect();
+    ordered.sort_unstable();
+    for (at, item_id) in &ordered {
         let Some(b) = week_index(*at, as_of, weeks) else {
             continue;
         };

@@ -71,10 +71,25 @@ pub fn point_biserial(item: &[f64], total: &[f64], corrected: bool) -> Option<f6
     }
 }
 
+/// Kelley's upper/lower-group fraction.
+pub const KELLEY_FRACTION: f64 = 0.27;
+
 /// Kelley's upper/lower-group size for N examinees: round(0.27·N), rounding half away from
 /// zero (Rust's `f64::round`; note numpy's `round` would round half to even).
 pub fn kelley_group_size(n: usize) -> usize {
-    (0.27 * n as f64).round() as usize
+    extreme_group_size(n, KELLEY_FRACTION)
+}
+
+/// Upper/lower-group size round(fraction·N) for another group fraction (rounding half away
+/// from zero). The fraction is clamped to \[0, 0.5\] (with an odd N and ½ the two groups share
+/// the middle examinee); a non-finite fraction gives 0.
+pub fn extreme_group_size(n: usize, fraction: f64) -> usize {
+    if !fraction.is_finite() {
+        return 0;
+    }
+    // fraction ≤ ½, so g ≤ ⌈N/2⌉ ≤ N; the `min` only guards the float-to-int cast.
+    let g = (fraction.clamp(0.0, 0.5) * n as f64).round() as usize;
+    g.min(n)
 }
 
 /// Kelley's discrimination index D = p_upper − p_lower over `records` of
@@ -85,10 +100,17 @@ pub fn kelley_group_size(n: usize) -> usize {
 /// g = [`kelley_group_size`]\(N) examinees. `None` when g = 0 (N ≤ 1) or a total is not
 /// finite.
 pub fn discrimination_index(records: &[(&str, bool, f64)]) -> Option<f64> {
+    discrimination_index_at(records, KELLEY_FRACTION)
+}
+
+/// [`discrimination_index`] with upper and lower groups of g = [`extreme_group_size`]\(N,
+/// `fraction`) examinees (Kelley's 27 % is `fraction = 0.27`). `None` when g = 0 or a total is
+/// not finite.
+pub fn discrimination_index_at(records: &[(&str, bool, f64)], fraction: f64) -> Option<f64> {
     if records.iter().any(|r| !r.2.is_finite()) {
         return None;
     }
-    let g = kelley_group_size(records.len());
+    let g = extreme_group_size(records.len(), fraction);
     if g == 0 {
         return None;
     }
@@ -160,6 +182,30 @@ mod tests {
             .collect();
         // Upper two: a (9), f (9), both correct; lower two: g (3), b (4), both wrong.
         assert_eq!(discrimination_index(&recs), Some(1.0));
+    }
+
+    #[test]
+    fn other_group_fractions_change_only_the_group_size() {
+        assert_eq!(extreme_group_size(10, 0.27), kelley_group_size(10));
+        assert_eq!(extreme_group_size(10, 0.5), 5);
+        assert_eq!(extreme_group_size(10, 0.9), 5); // clamped to halves
+        assert_eq!(extreme_group_size(10, 0.25), 3); // 2.5 → 3
+        assert_eq!(extreme_group_size(10, -1.0), 0);
+        assert_eq!(extreme_group_size(10, f64::NAN), 0);
+        let ids = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let recs: Vec<(&str, bool, f64)> = ids
+            .iter()
+            .zip(ITEM.iter().zip(TOTAL))
+            .map(|(id, (i, t))| (*id, *i == 1.0, t))
+            .collect();
+        assert_eq!(
+            discrimination_index_at(&recs, 0.27),
+            discrimination_index(&recs)
+        );
+        // Halves: upper a, f, c, d (9, 9, 8, 7) all correct; lower h, e, b, g (6, 5, 4, 3):
+        // only h correct. D = 4/4 − 1/4.
+        assert_eq!(discrimination_index_at(&recs, 0.5), Some(0.75));
+        assert_eq!(discrimination_index_at(&recs, 0.0), None);
     }
 
     #[test]
