@@ -6,14 +6,14 @@
 
 use super::dist::normal_quantile;
 use super::{Interval, finite};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The default confidence level of every proportion the analytics report.
 pub const DEFAULT_LEVEL: f64 = 0.95;
 
 /// A proportion k/n with its Wilson confidence interval, as the analytics serialise it
 /// (`{value, ci: [lo, hi], n}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Proportion {
     /// The observed proportion k/n.
