@@ -8,6 +8,9 @@
 //! - [`config`]: every tunable, defaults as documented;
 //! - [`common`]: the payload [`Header`], time bins and the session / time-on-task rule;
 //! - [`learner`]: learner analytics (1–3 so far);
+//! - [`trainer`]: trainer analytics 7–10 over the courses of one `trainerId`;
+//! - [`org`]: organisation analytics 11–14 over the active users of one `orgId`, departments
+//!   below k users suppressed;
 //! - [`stats`]: the numerical library.
 
 pub mod common;
@@ -15,6 +18,7 @@ pub mod config;
 pub mod input;
 pub mod learner;
 pub mod stats;
+pub mod trainer;
 
 #[cfg(test)]
 pub(crate) mod test_support;
