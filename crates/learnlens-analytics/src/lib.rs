@@ -17,6 +17,7 @@ pub mod common;
 pub mod config;
 pub mod input;
 pub mod learner;
+pub mod org;
 pub mod stats;
 pub mod trainer;
 
