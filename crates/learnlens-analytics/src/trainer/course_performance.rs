@@ -362,6 +362,35 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn golden_wilson_interval_for_eight_completions_of_ten() {
+        let mut data = Dataset {
+            courses: vec![trainer_course("w1", "t1", 1.0)],
+            ..Dataset::default()
+        };
+        for i in 0..10 {
+            let mut e = enrollment(
+                &format!("e{i}"),
+                &format!("u{i}"),
+                "w1",
+                "2025-01-01T00:00:00Z",
+                EnrollmentStatus::InProgress,
+            );
+            if i < 8 {
+                e.status = EnrollmentStatus::Completed;
+                e.completed_at = Some(ts("2025-01-05T00:00:00Z"));
+            }
+            data.enrollments.push(e);
+        }
+        let p = compute(&data, "t1", ts(AS_OF), &Config::default());
+        let rate = p.courses[0].completion_rate.as_ref().expect("rate");
+        assert_eq!((rate.value, rate.n), (0.8, 10));
+        // statsmodels proportion_confint(8, 10, method="wilson")
+        assert!((rate.ci.0 - 0.49016247153664183).abs() < 1e-9);
+        assert!((rate.ci.1 - 0.9433178485456247).abs() < 1e-9);
+        assert_eq!(p.courses[0].median_days_to_complete, Some(4.0));
+    }
+
+    #[test]
     fn no_matured_enrollment_gives_null_rates() {
         let p = compute(
             &example(),

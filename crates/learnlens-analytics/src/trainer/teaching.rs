@@ -314,6 +314,46 @@ mod tests {
     }
 
     #[test]
+    fn normalized_change_handles_losses_and_drops_equal_pairs_at_the_bounds() {
+        // (40→70): c = 30/60 = 0.5; (80→60): c = −20/80 = −0.25; (50→50): c = 0;
+        // (0→0): dropped from c only.
+        let mut data = example(100.0);
+        data.attempts.clear();
+        for (i, (pre, post)) in [(40.0, 70.0), (80.0, 60.0), (50.0, 50.0), (0.0, 0.0)]
+            .iter()
+            .enumerate()
+        {
+            let user = format!("u{i}");
+            data.attempts.push(attempt(
+                &format!("p{i}"),
+                "pre",
+                &user,
+                "2025-05-02T00:00:00Z",
+                *pre,
+                false,
+            ));
+            data.attempts.push(attempt(
+                &format!("q{i}"),
+                "post",
+                &user,
+                "2025-06-01T00:00:00Z",
+                *post,
+                true,
+            ));
+        }
+        let t = compute(&data, "t1", ts(AS_OF), &Config::default());
+        assert_eq!(t.pairs, 4);
+        assert_eq!(t.header.n.get("normalizedChangePairs"), Some(&3));
+        t1(t.normalized_change.expect("c"), 0.25 / 3.0);
+        // ⟨pre⟩ = 42.5, ⟨post⟩ = 45: ⟨g⟩ = 2.5/57.5.
+        t1(t.hake_gain.expect("hake"), 2.5 / 57.5);
+        // Individual gains (post − pre)/(100 − pre): 0.5, −20/20 = −1, 0, 0. Unlike c, a loss
+        // is normalised by the room to gain, which is why Marx & Cummings changed it.
+        t1(t.mean_individual_gain.expect("individual"), -0.125);
+        assert!(t.low_sample);
+    }
+
+    #[test]
     fn fewer_than_five_pairs_set_low_sample() {
         let mut data = example(100.0);
         data.attempts.retain(|a| a.user_id != "u4");
