@@ -28,6 +28,7 @@ pub struct Config {
     pub distribution: DistributionConfig,
     pub teaching: TeachingConfig,
     pub culture: CultureConfig,
+    pub org: OrgConfig,
     pub drop_off: DropOffConfig,
     pub forecast: ForecastConfig,
     pub recommendations: RecommendationsConfig,
@@ -434,6 +435,27 @@ impl Default for CultureConfig {
     }
 }
 
+/// Analytics 12 (strategicAlignment) and 14 (orgPerformance).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OrgConfig {
+    /// strategicAlignment counts learning hours over this many weekly bins ending at `asOf`.
+    pub alignment_window_weeks: u32,
+    /// orgPerformance compares the period `(asOf − P, asOf]` with `(asOf − 2P, asOf − P]`;
+    /// P in days. 90 days: a quarter, long enough for courses of a few weeks to mature inside
+    /// one period, short enough to show change.
+    pub performance_period_days: u32,
+}
+
+impl Default for OrgConfig {
+    fn default() -> Self {
+        OrgConfig {
+            alignment_window_weeks: 12,
+            performance_period_days: 90,
+        }
+    }
+}
+
 /// Analytic 17 (dropOffRisk).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -669,6 +691,14 @@ impl Config {
             positive(self.culture.voluntary_hours_reference),
             "culture.voluntary_hours_reference must be > 0",
         );
+        check(
+            self.org.alignment_window_weeks >= 1,
+            "org.alignment_window_weeks must be ≥ 1",
+        );
+        check(
+            self.org.performance_period_days >= 1,
+            "org.performance_period_days must be ≥ 1",
+        );
         let d = &self.drop_off;
         check(positive(d.l2_c), "drop_off.l2_c must be > 0");
         check(
@@ -745,6 +775,8 @@ mod tests {
         );
         assert_eq!(cfg.mastery.mastery_threshold, 0.95);
         assert_eq!(cfg.stats.significance_level, 0.05);
+        assert_eq!(cfg.org.alignment_window_weeks, 12);
+        assert_eq!(cfg.org.performance_period_days, 90);
         assert_eq!(cfg.validate(), Ok(()));
     }
 

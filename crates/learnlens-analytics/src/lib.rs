@@ -9,6 +9,9 @@
 //! - [`common`]: the payload [`Header`], time bins and the session / time-on-task rule;
 //! - [`learner`]: learner analytics 1–6 (velocity, skill gap, engagement, mastery (BKT),
 //!   performance, content effectiveness with classical item analysis);
+//! - [`trainer`]: trainer analytics 7–10 over the courses of one `trainerId`;
+//! - [`org`]: organisation analytics 11–14 over the active users of one `orgId`, departments
+//!   below k users suppressed;
 //! - [`comparison`]: k-anonymous comparison analytics (16 so far);
 //! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–18;
 //! - [`stats`]: the numerical library.
@@ -18,8 +21,10 @@ pub mod comparison;
 pub mod config;
 pub mod input;
 pub mod learner;
+pub mod org;
 pub mod predictive;
 pub mod stats;
+pub mod trainer;
 
 #[cfg(test)]
 pub(crate) mod test_support;

@@ -352,7 +352,10 @@ fn source_rank(source: SkillSource) -> u8 {
 }
 
 /// The chosen current level of each skill (see the module documentation).
-fn current_levels<'a>(records: &[&'a UserSkill], as_of: DateTime<Utc>) -> BTreeMap<&'a str, f64> {
+pub(crate) fn current_levels<'a>(
+    records: &[&'a UserSkill],
+    as_of: DateTime<Utc>,
+) -> BTreeMap<&'a str, f64> {
     let mut best: BTreeMap<&'a str, &'a UserSkill> = BTreeMap::new();
     for record in records
         .iter()

@@ -129,42 +129,12 @@ pub fn compute_indexed(
         .filter(|e| e.enrolled_at <= as_of)
         .copied()
         .collect();
-    let completions = first_completions(idx, events);
-
-    // The series starts at the first enrollment's bin, or at the window start.
-    let first_enrolled = enrollments.iter().map(|e| e.enrolled_at).min();
-    let start_bin = first_enrolled
-        .and_then(|t| week_index(t, as_of, weeks))
-        .unwrap_or(0);
-    let mut weekly: Vec<WeekPoint> = week_bins(as_of, weeks)
-        .into_iter()
-        .skip(start_bin)
-        .map(|bin| WeekPoint {
-            week_start: bin.start,
-            items_completed: 0,
-            units: 0.0,
-        })
-        .collect();
-    let mut counted = 0usize;
-    // Sum in a fixed order (time, then item id): HashMap order varies between runs, and
-    // floating-point addition is not associative, so the units would differ in the last bit.
-    let mut ordered: Vec<(DateTime<Utc>, &str)> =
-        completions.iter().map(|(id, at)| (*at, *id)).collect();
-    ordered.sort_unstable();
-    for (at, item_id) in &ordered {
-        let Some(b) = week_index(*at, as_of, weeks) else {
-            continue;
-        };
-        let Some(point) = b.checked_sub(start_bin).and_then(|i| weekly.get_mut(i)) else {
-            continue;
-        };
-        let hours = idx
-            .content_item(item_id)
-            .map_or(0.0, |i| i.expected_hours());
-        point.items_completed += 1;
-        point.units = saturating_add(point.units, hours);
-        counted += 1;
-    }
+    let UnitSeries {
+        weekly,
+        counted,
+        completions,
+        ..
+    } = unit_series(idx, user_id, as_of, weeks);
 
     let y: Vec<f64> = weekly.iter().map(|w| w.units).collect();
     let current_bins = usize::try_from(cfg.velocity.current_bins.max(1)).unwrap_or(usize::MAX);
@@ -245,6 +215,77 @@ pub fn compute_indexed(
     }
 }
 
+/// A learner's weekly unit series as learnerVelocity defines it (see the module
+/// documentation); orgLearningVelocity sums these series over an organisation.
+pub(crate) struct UnitSeries<'a> {
+    /// Forward index b (in the W-bin window ending at `asOf`) of the series' first week.
+    pub start_bin: usize,
+    /// The series, from `start_bin` to the bin ending at `asOf`.
+    pub weekly: Vec<WeekPoint>,
+    /// First completions that fall inside the series.
+    pub counted: usize,
+    /// The first completion time of every content item completed ≤ `asOf`.
+    pub completions: HashMap<&'a str, DateTime<Utc>>,
+}
+
+/// Builds the learner's weekly unit series over `weeks` bins ending at `as_of`: it starts at
+/// the bin of the first enrollment (`enrolledAt ≤ asOf`) when that lies inside the window,
+/// else at the window start; each week holds the expected hours of the content items
+/// completed there for the first time.
+pub(crate) fn unit_series<'a>(
+    idx: &DatasetIndex<'a>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    weeks: u32,
+) -> UnitSeries<'a> {
+    let events = idx.events_until(user_id, as_of);
+    let completions = first_completions(idx, events);
+    let first_enrolled = idx
+        .enrollments_of(user_id)
+        .iter()
+        .filter(|e| e.enrolled_at <= as_of)
+        .map(|e| e.enrolled_at)
+        .min();
+    let start_bin = first_enrolled
+        .and_then(|t| week_index(t, as_of, weeks))
+        .unwrap_or(0);
+    let mut weekly: Vec<WeekPoint> = week_bins(as_of, weeks)
+        .into_iter()
+        .skip(start_bin)
+        .map(|bin| WeekPoint {
+            week_start: bin.start,
+            items_completed: 0,
+            units: 0.0,
+        })
+        .collect();
+    let mut counted = 0usize;
+    // Sum in a fixed order (time, then item id): HashMap order varies between runs, and
+    // floating-point addition is not associative, so the units would differ in the last bit.
+    let mut ordered: Vec<(DateTime<Utc>, &str)> =
+        completions.iter().map(|(id, at)| (*at, *id)).collect();
+    ordered.sort_unstable();
+    for (at, item_id) in &ordered {
+        let Some(b) = week_index(*at, as_of, weeks) else {
+            continue;
+        };
+        let Some(point) = b.checked_sub(start_bin).and_then(|i| weekly.get_mut(i)) else {
+            continue;
+        };
+        let hours = idx
+            .content_item(item_id)
+            .map_or(0.0, |i| i.expected_hours());
+        point.items_completed += 1;
+        point.units = saturating_add(point.units, hours);
+        counted += 1;
+    }
+    UnitSeries {
+        start_bin,
+        weekly,
+        counted,
+        completions,
+    }
+}
+
 /// The first completion time of each content item of the dataset in `events` (sorted by
 /// timestamp, already cut at `asOf`).
 pub(crate) fn first_completions<'a>(
@@ -263,7 +304,7 @@ pub(crate) fn first_completions<'a>(
 }
 
 /// OLS trend of `y` on 0…len−1; `None` when the regression is undefined.
-fn trend_of(y: &[f64], alpha: f64) -> Option<Trend> {
+pub(crate) fn trend_of(y: &[f64], alpha: f64) -> Option<Trend> {
     let x: Vec<f64> = (0..y.len()).map(|i| i as f64).collect();
     let fit = stats::regression::linregress(&x, y)?;
     if !fit.slope.is_finite() || !fit.intercept.is_finite() {
@@ -288,7 +329,7 @@ fn trend_of(y: &[f64], alpha: f64) -> Option<Trend> {
 }
 
 /// `a + b` for non-negative finite values, saturating at `f64::MAX` instead of overflowing.
-fn saturating_add(a: f64, b: f64) -> f64 {
+pub(crate) fn saturating_add(a: f64, b: f64) -> f64 {
     (a + b).min(f64::MAX)
 }
 

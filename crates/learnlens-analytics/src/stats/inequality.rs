@@ -6,7 +6,7 @@
 //! (tolerance T0 for counts, T1 for values).
 
 use super::finite;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Population Gini coefficient of `x` (PySAL `Gini(x).g`).
 ///
@@ -35,7 +35,7 @@ pub fn gini(x: &[f64]) -> Option<f64> {
 }
 
 /// Bin edges and counts of a histogram.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Histogram {
     /// The bins + 1 edges, increasing.

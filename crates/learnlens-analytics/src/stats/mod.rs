@@ -8,7 +8,9 @@
 //! reference implementation it is tested against (see `analytics.md`, section 3 "Golden
 //! vectors", and the tolerances T0–T3 there). Descriptive helpers match numpy:
 //! [`mean`] = `np.mean`, [`sample_sd`] = `np.std(ddof=1)`, [`median`] = `np.median`,
-//! [`quantile_type7`] = `np.quantile(method="linear")` (Hyndman–Fan type 7).
+//! [`quantile_type7`] = `np.quantile(method="linear")` (Hyndman–Fan type 7),
+//! [`weighted_mean`] = `np.average(x, weights=w)`; [`bayesian_average`] is the shrunk mean
+//! (C·m + Σx)/(C + n) of rating averages (courseHealth, teachingEffectiveness).
 
 pub mod bkt;
 pub mod dist;
@@ -90,6 +92,54 @@ pub fn mean(x: &[f64]) -> Option<f64> {
     let s = safe_scale(x);
     let sum: f64 = x.iter().map(|v| v * s).sum();
     finite(sum / x.len() as f64 / s)
+}
+
+/// Weighted arithmetic mean Σ wᵢxᵢ / Σ wᵢ (`np.average(x, weights=w)`).
+///
+/// `None` when the lengths differ, the slices are empty, a value or weight is not finite, a
+/// weight is negative, or the weights sum to 0 (numpy raises there). Each term is scaled by
+/// the largest weight first, so the result is finite whenever the inputs are.
+pub fn weighted_mean(x: &[f64], w: &[f64]) -> Option<f64> {
+    if x.len() != w.len() || !all_finite(x) || !all_finite(w) || w.iter().any(|v| *v < 0.0) {
+        return None;
+    }
+    let w_max = w.iter().fold(0.0_f64, |m, v| m.max(*v));
+    if w_max <= 0.0 {
+        return None;
+    }
+    // Relative weights in [0, 1]; the mean of x-like values scaled by them cannot overflow
+    // beyond what `mean` guards against.
+    let rel: Vec<f64> = w.iter().map(|v| v / w_max).collect();
+    let w_sum: f64 = rel.iter().sum();
+    let s = safe_scale(x);
+    let num: f64 = x.iter().zip(&rel).map(|(xi, wi)| xi * s * wi).sum();
+    finite(num / w_sum / s)
+}
+
+/// Bayesian (shrunk) average of `x` towards a prior mean `m` with prior weight `C`:
+/// (C·m + Σx)/(C + n). With n = 0 it is `m`; with C = 0 the plain mean.
+///
+/// `None` when a value, `m` or `C` is not finite, `C < 0`, or C + n = 0.
+pub fn bayesian_average(x: &[f64], prior_mean: f64, prior_weight: f64) -> Option<f64> {
+    if !prior_mean.is_finite() || !prior_weight.is_finite() || prior_weight < 0.0 {
+        return None;
+    }
+    if x.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    let n = x.len() as f64;
+    let total = prior_weight + n;
+    if total <= 0.0 {
+        return None;
+    }
+    // (C·m + Σx)/(C + n) = (C/(C+n))·m + (n/(C+n))·mean(x): a convex combination, so it is
+    // finite and lies between m and the mean whenever both are finite.
+    let data_part = match mean(x) {
+        Some(m_x) => n / total * m_x,
+        None if x.is_empty() => 0.0,
+        None => return None,
+    };
+    finite(prior_weight / total * prior_mean + data_part)
 }
 
 /// Variance with `ddof` delta degrees of freedom, in scaled units: returns (variance × s²,
@@ -338,6 +388,36 @@ mod tests {
         assert_eq!(summarize(&[]), None);
     }
 
+    #[test]
+    fn weighted_mean_matches_numpy_average() {
+        // np.average([0.2, 0.5, 0.9], weights=[10, 30, 60])
+        assert_t1(
+            weighted_mean(&[0.2, 0.5, 0.9], &[10.0, 30.0, 60.0]).unwrap(),
+            0.71,
+        );
+        assert_eq!(weighted_mean(&[1.0, 3.0], &[1.0, 1.0]), Some(2.0));
+        assert_eq!(weighted_mean(&[1.0, 3.0], &[0.0, 2.0]), Some(3.0));
+        assert_eq!(weighted_mean(&[1.0], &[0.0]), None);
+        assert_eq!(weighted_mean(&[1.0, 2.0], &[1.0]), None);
+        assert_eq!(weighted_mean(&[1.0], &[-1.0]), None);
+        assert_eq!(weighted_mean(&[], &[]), None);
+        assert_eq!(
+            weighted_mean(&[f64::MAX, f64::MAX], &[f64::MAX, 1.0]),
+            Some(f64::MAX)
+        );
+    }
+
+    #[test]
+    fn bayesian_average_shrinks_towards_the_prior_mean() {
+        // (5·3.6 + 5 + 4)/(5 + 2) = 27/7
+        assert_t1(bayesian_average(&[5.0, 4.0], 3.6, 5.0).unwrap(), 27.0 / 7.0);
+        assert_eq!(bayesian_average(&[], 3.6, 5.0), Some(3.6));
+        assert_eq!(bayesian_average(&[2.0, 4.0], 3.6, 0.0), Some(3.0));
+        assert_eq!(bayesian_average(&[], 3.6, 0.0), None);
+        assert_eq!(bayesian_average(&[1.0], f64::NAN, 5.0), None);
+        assert_eq!(bayesian_average(&[1.0], 3.0, -1.0), None);
+    }
+
     proptest! {
         #[test]
         fn descriptives_never_return_non_finite(x in finite_vec(12), q in 0.0..=1.0f64) {
@@ -347,6 +427,9 @@ mod tests {
             prop_assert!(ok_opt(population_sd(&x)));
             prop_assert!(ok_opt(median(&x)));
             prop_assert!(ok_opt(quantile_type7(&x, q)));
+            let w: Vec<f64> = x.iter().map(|v| v.abs()).collect();
+            prop_assert!(ok_opt(weighted_mean(&x, &w)));
+            prop_assert!(ok_opt(bayesian_average(&x, 3.0, 5.0)));
             if !x.is_empty() {
                 prop_assert!(mean(&x).is_some());
                 prop_assert!(median(&x).is_some());

@@ -6,14 +6,14 @@
 
 use super::dist::normal_quantile;
 use super::{Interval, finite};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The default confidence level of every proportion the analytics report.
 pub const DEFAULT_LEVEL: f64 = 0.95;
 
 /// A proportion k/n with its Wilson confidence interval, as the analytics serialise it
 /// (`{value, ci: [lo, hi], n}`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Proportion {
     /// The observed proportion k/n.
@@ -59,10 +59,15 @@ pub fn wilson(successes: u64, n: u64, level: f64) -> Option<Interval> {
     let denom = 1.0 + z2 / nf;
     let center = (q + z2 / (2.0 * nf)) / denom;
     let dist = z * (q * (1.0 - q) / nf + z2 / (4.0 * nf * nf)).sqrt() / denom;
+    // At k = 0 the lower bound is exactly 0 and at k = n the upper bound exactly 1; the
+    // formula leaves a rounding residue of ~1e-17 there, enough to put the bound on the wrong
+    // side of the point estimate.
+    let lower = if successes == 0 { 0.0 } else { center - dist };
+    let upper = if successes == n { 1.0 } else { center + dist };
     Some(Interval {
         value: q,
-        lower: finite((center - dist).clamp(0.0, 1.0))?,
-        upper: finite((center + dist).clamp(0.0, 1.0))?,
+        lower: finite(lower.clamp(0.0, 1.0))?,
+        upper: finite(upper.clamp(0.0, 1.0))?,
     })
 }
 
@@ -116,7 +121,23 @@ mod tests {
         assert_eq!(Proportion::wilson(0, 0), None);
     }
 
+    #[test]
+    fn wilson_bounds_are_exact_at_zero_and_all_successes() {
+        for n in 1..200u64 {
+            let none = wilson(0, n, 0.95).unwrap();
+            assert_eq!(none.lower, 0.0, "n = {n}");
+            let all = wilson(n, n, 0.95).unwrap();
+            assert_eq!(all.upper, 1.0, "n = {n}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn wilson_contains_its_point_estimate(k in 0u64..500, n in 1u64..500) {
+            let ci = wilson(k.min(n), n, 0.95).unwrap();
+            prop_assert!(ci.lower <= ci.value && ci.value <= ci.upper);
+        }
+
         #[test]
         fn wilson_is_finite_and_ordered(k in 0u64..2000, n in 0u64..2000, level in 0.0..1.0f64) {
             if let Some(ci) = wilson(k, n, level) {
