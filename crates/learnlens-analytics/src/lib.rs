@@ -14,12 +14,15 @@
 //!   below k users suppressed;
 //! - [`comparison`]: k-anonymous comparison analytics (16 so far);
 //! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–18;
+//! - [`kind`]: the catalogue (name, route slug, role, subject) and [`kind::compute`], which
+//!   runs any analytic by kind;
 //! - [`stats`]: the numerical library.
 
 pub mod common;
 pub mod comparison;
 pub mod config;
 pub mod input;
+pub mod kind;
 pub mod learner;
 pub mod org;
 pub mod predictive;

@@ -1,0 +1,308 @@
+//! The catalogue of analytics: each one's name, route slug, role and subject, and [`compute`],
+//! the one entry point that runs any of them by kind and returns its JSON payload. The service
+//! (API, cache keys, batch) and the reference-check CLI go through here, so adding an analytic
+//! means adding it here once.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::comparison::skill_demand::{self, DemandScope};
+use crate::config::Config;
+use crate::input::DatasetIndex;
+use crate::predictive::drop_off::{self, DropOffModel};
+use crate::predictive::forecast;
+use crate::{learner, org, trainer};
+
+/// Which role's routes an analytic belongs to (its URL prefix in api.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Group {
+    Learner,
+    Trainer,
+    OrgAdmin,
+    Comparison,
+    Predictive,
+}
+
+/// What the subject id of an analytic names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubjectKind {
+    /// A learner's user id.
+    User,
+    /// A trainer's user id.
+    Trainer,
+    /// An organisation id.
+    Org,
+    /// An organisation id, or `global` for every organisation.
+    OrgOrGlobal,
+}
+
+/// The analytics, in the order of analytics.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum AnalyticsKind {
+    LearnerVelocity,
+    SkillGapMatrix,
+    EngagementScore,
+    MasteryProgress,
+    PerformanceAnalytics,
+    ContentEffectiveness,
+    CoursePerformance,
+    CourseHealth,
+    StudentDistribution,
+    TeachingEffectiveness,
+    OrgLearningVelocity,
+    StrategicAlignment,
+    LearningCulture,
+    OrgPerformance,
+    SkillDemand,
+    DropOffRisk,
+    PerformanceForecast,
+}
+
+impl AnalyticsKind {
+    pub const ALL: [AnalyticsKind; 17] = [
+        AnalyticsKind::LearnerVelocity,
+        AnalyticsKind::SkillGapMatrix,
+        AnalyticsKind::EngagementScore,
+        AnalyticsKind::MasteryProgress,
+        AnalyticsKind::PerformanceAnalytics,
+        AnalyticsKind::ContentEffectiveness,
+        AnalyticsKind::CoursePerformance,
+        AnalyticsKind::CourseHealth,
+        AnalyticsKind::StudentDistribution,
+        AnalyticsKind::TeachingEffectiveness,
+        AnalyticsKind::OrgLearningVelocity,
+        AnalyticsKind::StrategicAlignment,
+        AnalyticsKind::LearningCulture,
+        AnalyticsKind::OrgPerformance,
+        AnalyticsKind::SkillDemand,
+        AnalyticsKind::DropOffRisk,
+        AnalyticsKind::PerformanceForecast,
+    ];
+
+    /// The name of analytics.md (`learnerVelocity`); also the stored `analytics_type`.
+    pub fn name(self) -> &'static str {
+        use AnalyticsKind::*;
+        match self {
+            LearnerVelocity => "learnerVelocity",
+            SkillGapMatrix => "skillGapMatrix",
+            EngagementScore => "engagementScore",
+            MasteryProgress => "masteryProgress",
+            PerformanceAnalytics => "performanceAnalytics",
+            ContentEffectiveness => "contentEffectiveness",
+            CoursePerformance => "coursePerformance",
+            CourseHealth => "courseHealth",
+            StudentDistribution => "studentDistribution",
+            TeachingEffectiveness => "teachingEffectiveness",
+            OrgLearningVelocity => "orgLearningVelocity",
+            StrategicAlignment => "strategicAlignment",
+            LearningCulture => "learningCulture",
+            OrgPerformance => "orgPerformance",
+            SkillDemand => "skillDemand",
+            DropOffRisk => "dropOffRisk",
+            PerformanceForecast => "performanceForecast",
+        }
+    }
+
+    /// The last segment of its route (`velocity` in `learner/analytics/velocity/:userId`);
+    /// unique within its [`Group`].
+    pub fn slug(self) -> &'static str {
+        use AnalyticsKind::*;
+        match self {
+            LearnerVelocity => "velocity",
+            SkillGapMatrix => "skill-gap",
+            EngagementScore => "engagement",
+            MasteryProgress => "mastery",
+            PerformanceAnalytics => "performance",
+            ContentEffectiveness => "content-effectiveness",
+            CoursePerformance => "course-performance",
+            CourseHealth => "course-health",
+            StudentDistribution => "student-distribution",
+            TeachingEffectiveness => "teaching-effectiveness",
+            OrgLearningVelocity => "learning-velocity",
+            StrategicAlignment => "strategic-alignment",
+            LearningCulture => "learning-culture",
+            OrgPerformance => "performance",
+            SkillDemand => "skill-demand",
+            DropOffRisk => "drop-off-risk",
+            PerformanceForecast => "performance-forecast",
+        }
+    }
+
+    pub fn group(self) -> Group {
+        use AnalyticsKind::*;
+        match self {
+            LearnerVelocity | SkillGapMatrix | EngagementScore | MasteryProgress
+            | PerformanceAnalytics | ContentEffectiveness => Group::Learner,
+            CoursePerformance | CourseHealth | StudentDistribution | TeachingEffectiveness => {
+                Group::Trainer
+            }
+            OrgLearningVelocity | StrategicAlignment | LearningCulture | OrgPerformance => {
+                Group::OrgAdmin
+            }
+            SkillDemand => Group::Comparison,
+            DropOffRisk | PerformanceForecast => Group::Predictive,
+        }
+    }
+
+    pub fn subject(self) -> SubjectKind {
+        match self.group() {
+            Group::Learner | Group::Predictive => SubjectKind::User,
+            Group::Trainer => SubjectKind::Trainer,
+            Group::OrgAdmin => SubjectKind::Org,
+            Group::Comparison => SubjectKind::OrgOrGlobal,
+        }
+    }
+
+    /// The kind with this route slug in this group.
+    pub fn from_slug(group: Group, slug: &str) -> Option<AnalyticsKind> {
+        AnalyticsKind::ALL
+            .into_iter()
+            .find(|k| k.group() == group && k.slug() == slug)
+    }
+
+    /// The kind with this analytics.md name.
+    pub fn from_name(name: &str) -> Option<AnalyticsKind> {
+        AnalyticsKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Trained models some analytics need; `None` where none is available.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Models<'a> {
+    pub drop_off: Option<&'a DropOffModel>,
+}
+
+/// The subject id that selects global scope for [`AnalyticsKind::SkillDemand`].
+pub const GLOBAL_SUBJECT: &str = "global";
+
+/// Computes one analytic for one subject and returns its payload as JSON.
+pub fn compute(
+    kind: AnalyticsKind,
+    idx: &DatasetIndex<'_>,
+    subject: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    models: Models<'_>,
+) -> Result<serde_json::Value, serde_json::Error> {
+    use AnalyticsKind::*;
+    let s = subject;
+    match kind {
+        LearnerVelocity => {
+            serde_json::to_value(learner::velocity::compute_indexed(idx, s, as_of, cfg))
+        }
+        SkillGapMatrix => {
+            serde_json::to_value(learner::skill_gap::compute_indexed(idx, s, as_of, cfg))
+        }
+        EngagementScore => {
+            serde_json::to_value(learner::engagement::compute_indexed(idx, s, as_of, cfg))
+        }
+        MasteryProgress => {
+            serde_json::to_value(learner::mastery::compute_indexed(idx, s, as_of, cfg))
+        }
+        PerformanceAnalytics => {
+            serde_json::to_value(learner::performance::compute_indexed(idx, s, as_of, cfg))
+        }
+        ContentEffectiveness => {
+            serde_json::to_value(learner::content::compute_indexed(idx, s, as_of, cfg))
+        }
+        CoursePerformance => serde_json::to_value(trainer::course_performance::compute_indexed(
+            idx, s, as_of, cfg,
+        )),
+        CourseHealth => {
+            serde_json::to_value(trainer::course_health::compute_indexed(idx, s, as_of, cfg))
+        }
+        StudentDistribution => {
+            serde_json::to_value(trainer::student_distribution::compute_indexed(
+                idx,
+                s,
+                trainer::student_distribution::Metric::default(),
+                as_of,
+                cfg,
+            ))
+        }
+        TeachingEffectiveness => {
+            serde_json::to_value(trainer::teaching::compute_indexed(idx, s, as_of, cfg))
+        }
+        OrgLearningVelocity => {
+            serde_json::to_value(org::learning_velocity::compute_indexed(idx, s, as_of, cfg))
+        }
+        StrategicAlignment => serde_json::to_value(org::strategic_alignment::compute_indexed(
+            idx, s, as_of, cfg,
+        )),
+        LearningCulture => {
+            serde_json::to_value(org::learning_culture::compute_indexed(idx, s, as_of, cfg))
+        }
+        OrgPerformance => {
+            serde_json::to_value(org::performance::compute_indexed(idx, s, as_of, cfg))
+        }
+        SkillDemand => {
+            let scope = if s == GLOBAL_SUBJECT {
+                DemandScope::Global
+            } else {
+                DemandScope::Org {
+                    org_id: s.to_owned(),
+                }
+            };
+            serde_json::to_value(skill_demand::compute_indexed(idx, &scope, as_of, cfg))
+        }
+        DropOffRisk => serde_json::to_value(drop_off::compute_indexed(
+            idx,
+            s,
+            as_of,
+            models.drop_off,
+            cfg,
+        )),
+        PerformanceForecast => serde_json::to_value(forecast::compute_indexed(idx, s, as_of, cfg)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::Dataset;
+
+    #[test]
+    fn names_are_unique_and_slugs_unique_within_a_group() {
+        let mut names = std::collections::BTreeSet::new();
+        let mut slugs = std::collections::BTreeSet::new();
+        for k in AnalyticsKind::ALL {
+            assert!(names.insert(k.name()), "{}", k.name());
+            assert!(slugs.insert((k.group() as u8, k.slug())), "{}", k.slug());
+            assert_eq!(AnalyticsKind::from_slug(k.group(), k.slug()), Some(k));
+            assert_eq!(AnalyticsKind::from_name(k.name()), Some(k));
+            let json = serde_json::to_value(k).unwrap_or_default();
+            assert_eq!(json, k.name(), "serde name is the analytics.md name");
+        }
+        assert_eq!(AnalyticsKind::from_slug(Group::Trainer, "velocity"), None);
+        assert_eq!(
+            AnalyticsKind::from_slug(Group::OrgAdmin, "performance"),
+            Some(AnalyticsKind::OrgPerformance)
+        );
+    }
+
+    #[test]
+    fn every_kind_computes_a_payload_with_the_common_header_on_empty_data() {
+        let data = Dataset::default();
+        let idx = data.index();
+        let as_of = chrono::DateTime::parse_from_rfc3339("2026-11-26T00:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        for k in AnalyticsKind::ALL {
+            let v = compute(
+                k,
+                &idx,
+                "nobody",
+                as_of,
+                &Config::default(),
+                Models::default(),
+            );
+            let v = v.unwrap_or_default();
+            assert!(v["status"].is_string(), "{}: {v}", k.name());
+            assert!(v["asOf"].is_string(), "{}: {v}", k.name());
+            assert!(v["reasons"].is_array(), "{}: {v}", k.name());
+        }
+    }
+}
