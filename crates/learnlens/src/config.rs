@@ -31,6 +31,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limits: RateLimitsConfig,
     pub demo: DemoConfig,
+    pub sources: crate::sources::SourcesConfig,
     /// The analytics engine's own settings (`[analytics]`).
     #[serde(default)]
     pub analytics: learnlens_analytics::Config,
@@ -213,6 +214,15 @@ impl Config {
             if self.database.url.is_empty() {
                 bail!("production needs LEARNLENS_DATABASE_URL; refusing to start");
             }
+            for service in crate::sources::Service::ALL {
+                if service != crate::sources::Service::Activity
+                    && self.sources.url(service).is_none()
+                {
+                    bail!(
+                        "production needs sources.{service}_url; refusing to start (demo sources are for demo mode only)"
+                    );
+                }
+            }
         }
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");
@@ -283,10 +293,18 @@ mod tests {
         let err = c.validate().expect_err("no database url").to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
         o.database_url = Some("postgres://localhost/x".into());
-        Config::load(None, &o)
-            .expect("loads")
-            .validate()
-            .expect("valid");
+        let mut c = Config::load(None, &o).expect("loads");
+        let err = c.validate().expect_err("no source URLs").to_string();
+        assert!(err.contains("sources.directory_url"), "{err}");
+        for url in [
+            &mut c.sources.directory_url,
+            &mut c.sources.skills_url,
+            &mut c.sources.catalog_url,
+            &mut c.sources.assessments_url,
+        ] {
+            *url = "https://platform.example/svc".into();
+        }
+        c.validate().expect("valid");
     }
 
     #[test]

@@ -5,8 +5,10 @@ mod helpers;
 
 mod auth;
 mod errors;
+mod fault_proxy;
 mod http;
 mod jwks;
 mod operations;
 mod ratelimit;
+mod sources;
 mod store;
