@@ -11,6 +11,7 @@
 
 pub mod breaker;
 pub mod contract;
+pub mod dataset;
 pub mod retry;
 
 use std::collections::BTreeMap;
