@@ -842,7 +842,7 @@ mod tests {
     #[test]
     fn as_of_is_truncated_to_the_day_so_intra_day_requests_are_identical() {
         let mut data = example();
-        // a0 retakes… no: a second learner's first attempt lands at 08:00 on asOf's day.
+        // A seventh learner of role rA makes a first attempt at 08:00 on asOf's day.
         data.users.push(member("late", "o1", "rA", Some("d1")));
         let n = data.attempts.len();
         data.attempts.push(attempt(
