@@ -9,6 +9,7 @@ mod fault_proxy;
 mod http;
 mod jwks;
 mod operations;
+mod queue;
 mod ratelimit;
 mod sources;
 mod store;
