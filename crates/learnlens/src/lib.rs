@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod jobs;
 pub mod ratelimit;
 pub mod redis_client;
 pub mod sources;

@@ -7,6 +7,7 @@ mod auth;
 mod errors;
 mod fault_proxy;
 mod http;
+mod jobs;
 mod jwks;
 mod operations;
 mod queue;
