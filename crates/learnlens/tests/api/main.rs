@@ -10,3 +10,4 @@ mod jwks;
 mod operations;
 mod ratelimit;
 mod store;
+mod xapi;

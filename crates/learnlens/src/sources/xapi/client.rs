@@ -23,6 +23,8 @@ use reqwest::header::{ACCEPT, RETRY_AFTER};
 use serde_json::json;
 use uuid::Uuid;
 
+use crate::config::ActivitySourceConfig;
+
 use super::{
     EmailDirectory, FieldCounts, Mapping, Platform, SkipCounts, XapiError, parse_statements,
     remove_voided,
@@ -60,6 +62,32 @@ impl XapiClientOptions {
             max_pages: 10_000,
             max_page_bytes: 32 << 20,
         }
+    }
+}
+
+impl XapiClientOptions {
+    /// The options of `[sources.activity]`; `None` when no LRS is configured (empty `url`).
+    /// Checks the platform IRI and the limits; the endpoint is checked by [`XapiClient::new`].
+    pub fn from_config(config: &ActivitySourceConfig) -> Result<Option<Self>, XapiError> {
+        let platform = Platform::new(&config.platform)?;
+        if config.page_limit == 0 || config.max_pages == 0 || config.max_page_bytes == 0 {
+            return Err(XapiError::Config(
+                "page_limit, max_pages and max_page_bytes must be positive".into(),
+            ));
+        }
+        if config.url.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(XapiClientOptions {
+            endpoint: config.url.clone(),
+            username: config.username.clone(),
+            password: config.password.clone(),
+            platform,
+            timeout: Duration::from_millis(config.timeout_ms),
+            page_limit: config.page_limit,
+            max_pages: config.max_pages,
+            max_page_bytes: config.max_page_bytes,
+        }))
     }
 }
 

@@ -645,6 +645,12 @@ mod client {
 
     use super::*;
 
+    /// The headers and query of every request the fake LRS received.
+    type Requests = Arc<Mutex<Vec<(HeaderMap, Option<String>)>>>;
+
+    /// Whether an error is the expected one.
+    type Check = fn(&XapiError) -> bool;
+
     /// How the fake LRS answers.
     #[derive(Clone, Copy)]
     enum Script {
@@ -664,7 +670,7 @@ mod client {
     struct Fake {
         script: Script,
         base: String,
-        seen: Arc<Mutex<Vec<(HeaderMap, Option<String>)>>>,
+        seen: Requests,
     }
 
     async fn statements(
@@ -719,7 +725,7 @@ mod client {
 
     struct Lrs {
         client: XapiClient,
-        seen: Arc<Mutex<Vec<(HeaderMap, Option<String>)>>>,
+        seen: Requests,
     }
 
     async fn fake_lrs(script: Script, tweak: impl FnOnce(&mut XapiClientOptions)) -> Lrs {
@@ -831,7 +837,7 @@ mod client {
 
     #[tokio::test]
     async fn garbage_huge_endless_foreign_and_slow_answers_are_failures() {
-        let cases: [(Script, fn(&XapiError) -> bool); 6] = [
+        let cases: [(Script, Check); 6] = [
             (Script::Garbage, |e| matches!(e, XapiError::Body(_))),
             (Script::Huge { announce: true }, |e| {
                 matches!(e, XapiError::BodyTooLarge { limit: 2048 })
