@@ -115,6 +115,9 @@ impl Cli {
             demo_password: std::env::var("LEARNLENS_DEMO_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),
+            lrs_password: std::env::var("LEARNLENS_LRS_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod breaker;
 pub mod contract;
 pub mod dataset;
 pub mod retry;
+pub mod xapi;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -116,7 +117,7 @@ pub trait MockSource: Send + Sync {
 }
 
 /// Source settings (`[sources]`).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourcesConfig {
     pub directory_url: String,
@@ -133,6 +134,8 @@ pub struct SourcesConfig {
     pub fallback_ttl_secs: u64,
     pub retry: RetryConfig,
     pub breaker: BreakerConfig,
+    /// The Learning Record Store (`[sources.activity]`).
+    pub activity: crate::config::ActivitySourceConfig,
 }
 
 impl SourcesConfig {

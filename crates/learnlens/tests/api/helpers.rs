@@ -26,11 +26,11 @@ pub enum Backend {
     Postgres,
 }
 
-fn require_services() -> bool {
+pub fn require_services() -> bool {
     std::env::var("LEARNLENS_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-fn skip(what: &str, why: &str) {
+pub fn skip(what: &str, why: &str) {
     assert!(
         !require_services(),
         "{what} is required (LEARNLENS_REQUIRE_SERVICES=1) but unreachable: {why}"

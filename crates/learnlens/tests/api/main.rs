@@ -14,3 +14,4 @@ mod queue;
 mod ratelimit;
 mod sources;
 mod store;
+mod xapi;
