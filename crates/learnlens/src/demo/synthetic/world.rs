@@ -294,8 +294,10 @@ fn split(total: usize, shares: &[f64]) -> Vec<usize> {
     out
 }
 
-fn round_to(x: f64, step: f64) -> f64 {
-    (x / step).round() * step
+/// `x` rounded to a multiple of `1/per_unit` (dividing last keeps 0.6 from becoming
+/// 0.6000000000000001).
+fn round_to(x: f64, per_unit: f64) -> f64 {
+    (x * per_unit).round() / per_unit
 }
 
 impl World {
@@ -415,8 +417,8 @@ impl World {
                     .map(|s| {
                         (
                             s as u16,
-                            round_to(rng.uniform(2.5, 4.5), 0.5),
-                            round_to(rng.uniform(0.5, 1.5), 0.1),
+                            round_to(rng.uniform(2.5, 4.5), 2.0),
+                            round_to(rng.uniform(0.5, 1.5), 10.0),
                         )
                     })
                     .collect();
@@ -479,7 +481,7 @@ impl World {
                 StrategicGoal {
                     skill_id: SKILLS[s].0.to_owned(),
                     weight: (1 + rng.index(3)) as f64,
-                    target_level: round_to(rng.uniform(3.0, 4.0), 0.5),
+                    target_level: round_to(rng.uniform(3.0, 4.0), 2.0),
                     scope,
                 }
             })
@@ -738,7 +740,7 @@ impl World {
         let c = self.courses.len() as u32;
         let id = format!("c-{c:05}");
         // Secondary skills from the main skill's department, or shared ones.
-        let mut skills = vec![(main, round_to(rng.uniform(2.5, 4.5), 0.5))];
+        let mut skills = vec![(main, round_to(rng.uniform(2.5, 4.5), 2.0))];
         let related: Vec<usize> = DEPARTMENTS
             .iter()
             .filter(|d| d.skills.contains(&(main as usize)))
@@ -752,7 +754,7 @@ impl World {
             }
             let s = related[rng.index(related.len())] as u16;
             if !skills.iter().any(|(k, _)| *k == s) {
-                skills.push((s, round_to(rng.uniform(2.0, 4.0), 0.5)));
+                skills.push((s, round_to(rng.uniform(2.0, 4.0), 2.0)));
             }
         }
         let difficulty = rng.gauss(0.0, 0.4);
