@@ -35,7 +35,10 @@
 //!   assessment fails the course. Pre-tests (and a post-test followed by an exam) are not gated.
 //! - **Drop-out.** Each enrollment has an exponential drop-out time with weekly hazard
 //!   0.05·e^{−0.8·motivation − 0.3·ability}, ×0.25 for mandatory and ×0.6 for
-//!   manager-assigned courses; nothing happens on it afterwards. A user who leaves the
+//!   manager-assigned courses; in the three weeks before it the learner turns to that course
+//!   far less often (weight ×0.15, and 70 % of those sessions do not happen), and nothing
+//!   happens on it afterwards. A failed gated attempt brings the drop-out forward (within
+//!   about a week) with probability 0.15·(1 − σ(motivation)). A user who leaves the
 //!   organisation drops every open enrollment on that day.
 //! - **Outcomes.** completed (all items done, final passed), failed, dropped, in_progress (some
 //!   activity) or enrolled (none yet); progress = items completed / items.
@@ -735,6 +738,10 @@ impl<'w> Sim<'w, '_> {
             if workable && Some(l.last_work) == latest && l.active {
                 wgt *= 2.0;
             }
+            if workable && l.drop_at - t < 21 * DAY {
+                // Drop-outs fade out before they quit (what early-warning models pick up).
+                wgt *= 0.15;
+            }
             weights.push(wgt);
         }
         if weights.iter().all(|w| *w <= 0.0) {
@@ -754,6 +761,10 @@ impl<'w> Sim<'w, '_> {
         let Some(k) = self.pick(t) else {
             return t;
         };
+        if self.live[k].drop_at - t < 21 * DAY && self.rng.chance(0.7) {
+            // Fading out: opened the course, did nothing.
+            return t;
+        }
         let a = self.ability;
         while budget > 60.0 && t < self.end_time {
             let (item_idx, n_items) = {
@@ -923,6 +934,12 @@ impl<'w> Sim<'w, '_> {
             l.pos += 1;
             l.done_items += 1;
         } else {
+            // A fail discourages: sometimes the learner soon gives up the course altogether.
+            let l = &self.live[k];
+            if l.drop_at != i64::MAX && self.rng.chance(0.15 * (1.0 - sigmoid(self.motivation))) {
+                let soon = end + (self.rng.exponential(7.0) * DAY as f64) as i64;
+                self.live[k].drop_at = l.drop_at.min(soon);
+            }
             // The final assessment is worth more effort than a module quiz.
             let (retake_p, max_attempts) = if is_final {
                 (0.75 + 0.2 * sigmoid(self.motivation), 4)

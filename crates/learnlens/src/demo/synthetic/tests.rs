@@ -538,7 +538,7 @@ fn check_counts(s: &Summary, orgs: usize, learners: usize, trainers: (usize, usi
         s.trainers
     );
     let per_learner = s.events as f64 / learners as f64;
-    assert!((170.0..=240.0).contains(&per_learner), "{per_learner}");
+    assert!((150.0..=240.0).contains(&per_learner), "{per_learner}");
     let enrollments = s.enrollments as f64 / learners as f64;
     assert!((2.0..=5.0).contains(&enrollments), "{enrollments}");
     assert!(s.attempts > s.enrollments && s.feedback > 0 && s.user_skills > s.users);
@@ -845,4 +845,50 @@ fn the_latent_structure_is_visible_in_the_data() {
         assert!(s.effectiveness_vs_gain > 0.3);
         assert!(s.self_minus_assessed > 0.3);
     }
+}
+
+#[test]
+fn the_other_existing_analytics_find_signal_too() {
+    use learnlens_analytics::comparison::skill_demand::{self, DemandScope, SkillDemandRow};
+    use learnlens_analytics::predictive::{drop_off, features, forecast};
+
+    let g = Generator::new(Size::Small, DEFAULT_SEED);
+    let data = g.dataset();
+    let cfg = Config::default();
+    let as_of = g.as_of();
+
+    // skillDemand: demand in every organisation, and globally across them.
+    for scope in [
+        DemandScope::Global,
+        DemandScope::Org {
+            org_id: DEMO_ORG.to_owned(),
+        },
+    ] {
+        let d = skill_demand::compute(&data, &scope, as_of, &cfg);
+        assert_eq!(d.header.status, Status::Ok, "{:?}", d.header);
+        assert!(
+            d.skills
+                .iter()
+                .any(|s| matches!(s, SkillDemandRow::Released(e) if e.demand_index > 0.0))
+        );
+    }
+
+    // performanceForecast on the demo learner's first attempts.
+    let f = forecast::compute(&data, "demo-learner", as_of, &cfg);
+    assert_eq!(f.header.status, Status::Ok);
+    assert!(f.forecasts.is_some_and(|p| !p.is_empty()));
+
+    // dropOffRisk: a model trained on the organisation's history separates drop-outs from the
+    // rest out of sample (user-grouped cross-validation).
+    let examples = features::training_set(&data, as_of, &features::snapshot_days(&cfg), &cfg);
+    let evaluation = drop_off::evaluate(&examples, 5, &cfg.drop_off).expect("evaluates");
+    eprintln!(
+        "drop-off model on small: n = {}, positives = {}, AUC = {:?}, Brier = {:?}",
+        evaluation.n, evaluation.n_positive, evaluation.auc, evaluation.brier
+    );
+    assert!(evaluation.auc.is_some_and(|auc| auc > 0.65));
+    let model = drop_off::train(&data, as_of, &cfg).expect("trains");
+    let risk = drop_off::compute(&data, "demo-learner", as_of, Some(&model), &cfg);
+    assert_eq!(risk.header.status, Status::Ok);
+    assert!(!risk.enrollments.is_empty());
 }
