@@ -72,8 +72,8 @@ pub enum Command {
     /// Print a data set of the demo sources as JSON on standard output (`demo` and `small`
     /// only; `--summary` prints entity counts for any size).
     Dataset {
-        /// synthetic[:SIZE[:SEED]], SIZE one of demo (default), small, medium, large; SEED an
-        /// unsigned integer (default 42).
+        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED, with SIZE one of demo (default),
+        /// small, medium, large and SEED an unsigned integer (default 42).
         #[arg(default_value = "synthetic")]
         spec: SyntheticSpec,
         /// Print entity and event counts instead of the data.

@@ -25,7 +25,7 @@
 //!   and assessed levels (close to the true level) for their role's and goals' skills; a
 //!   completed course adds an `assessed` level.
 //! - **Activity**: enrollments (self, manager or mandatory), attempts with per-question
-//!   responses, feedback, and xAPI-like events, produced by the learner model of [`sim`]:
+//!   responses, feedback, and xAPI-like events, produced by the learner model of `sim.rs`:
 //!   latent ability and motivation (standard normal, correlated 0.2) drive activity, scores,
 //!   gains, retakes and drop-outs; trainers differ in effectiveness and charisma.
 //!
@@ -39,7 +39,7 @@
 //! asked for. Events are produced lazily **per user** ([`Generator::events_of`]) by re-running
 //! that learner's simulation from `(seed, user id)`, so the ~20 million events of `large`
 //! never need to be in memory at once. Random numbers come from the explicit SplitMix64 of
-//! [`rng`], so a seed gives the same data with any version of any dependency.
+//! `rng.rs`, so a seed gives the same data with any version of any dependency.
 //!
 //! Ids are opaque strings: `u-000123` (users), `jr-0012` (job roles), `sk-python` (skills),
 //! `c-00042` (courses), `c-00042-m1` (modules), `c-00042-i07` (content items), `as-00123`
@@ -81,7 +81,7 @@ pub const DEFAULT_SEED: u64 = 42;
 pub enum Size {
     /// 2 organisations, 5 trainers, 50 learners (~10,000 events).
     Demo,
-    /// 3 organisations, ~25 trainers, 1,000 learners (~200,000 events).
+    /// 3 organisations, ~25 trainers, 1,000 learners (~170,000 events).
     Small,
     /// 5 organisations, ~150 trainers, 10,000 learners (~2 million events).
     Medium,

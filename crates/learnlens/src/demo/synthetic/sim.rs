@@ -21,9 +21,10 @@
 //!   an item takes its expected duration × log-normal(median e^{−0.1·ability}, σ 0.3). Long
 //!   items continue in the next session. A learner starts an enrollment after an exponential
 //!   delay (mean 1–7 days, shorter when motivated), and sometimes revisits a completed item.
-//! - **Ability and scores.** Questions follow a 3PL model, P = 0.2 + 0.8·σ(1.7·a·(θ − b)). A
-//!   learner starts a course at θ_pre = ability − 0.6 + N(0, 0.4) and ends at θ_post, solved so that the
-//!   expected post-test score is pre + g·(1 − pre), where the normalised gain
+//! - **Ability and scores.** Questions follow a 3PL model, P = 0.2 + 0.8·σ(1.7·a·(θ − b)),
+//!   with about 6 % flawed questions (a ≤ 0.15). A learner starts a course at
+//!   θ_pre = ability − 0.6 + N(0, 0.4) and ends at θ_post, solved so that the expected
+//!   post-test score is pre + g·(1 − pre), where the normalised gain
 //!   g = 0.3 + 0.10·trainer effectiveness + 0.06·ability + 0.04·motivation + 0.04·course
 //!   quality + N(0, 0.07), clamped to \[0.02, 0.9\]. An assessment at position f ∈ \[0,1\] of the
 //!   course is taken at θ_pre + f·(θ_post − θ_pre), plus 0.25 per retake and 0.25× the
@@ -31,8 +32,9 @@
 //!   knowledge tracing looks for).
 //! - **Gates.** Module quizzes and the final assessment (exam, else post-test) must be passed:
 //!   a fail is retaken after 1–4 days with probability 0.55 + 0.35·σ(motivation), at most 3
-//!   attempts (final assessment: 0.75 + 0.2·σ(motivation), at most 4 attempts). A learner who gives up on a module quiz moves on; one who gives up on the final
-//!   assessment fails the course. Pre-tests (and a post-test followed by an exam) are not gated.
+//!   attempts (final assessment: 0.75 + 0.2·σ(motivation), at most 4 attempts). A learner who
+//!   gives up on a module quiz moves on; one who gives up on the final assessment fails the
+//!   course. Pre-tests (and a post-test followed by an exam) are not gated.
 //! - **Drop-out.** Each enrollment has an exponential drop-out time with weekly hazard
 //!   0.05·e^{−0.8·motivation − 0.3·ability}, ×0.25 for mandatory and ×0.6 for
 //!   manager-assigned courses; in the three weeks before it the learner turns to that course
@@ -47,6 +49,17 @@
 //!   effectiveness) and the learner's success.
 //! - **Skill updates.** Completing a course writes an `assessed` level for each of its skills:
 //!   the true level moved by g towards the level the course teaches.
+//!
+//! # Statements
+//! A visit to an item opens with `launched`; videos and labs then send `progressed`, texts
+//! `experienced`, at most ten minutes apart (so a visit never splits into two sessions), and a
+//! finished item ends with `completed` (labs with a graded `score.scaled`). An assessment
+//! attempt is `launched`, `attempted`, one `answered` per question (`success` = correct), then
+//! `passed`/`failed` (gated) or `completed` with the score (ungated). A revisit is `launched`
+//! then `experienced`. 80 % of learners' clients report `result.duration`: each statement's
+//! `durationSec` is then the time since the previous statement of the same visit (0 for
+//! `launched`), so durations add up to the time spent, never twice; the other 20 % report none
+//! and leave time-on-task to the session rule.
 
 use learnlens_analytics::input::{AssignedBy, ContentType, EnrollmentStatus, SkillSource, Verb};
 
