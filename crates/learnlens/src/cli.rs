@@ -1,7 +1,8 @@
-//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list`. Options
-//! are flags or `LEARNLENS_*` environment variables and override the configuration files.
+//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset`.
+//! Options are flags or `LEARNLENS_*` environment variables and override the configuration
+//! files.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::password::{self, Passwords};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides, RunEnv};
+use crate::demo::synthetic::{Generator, Size, SyntheticSpec};
 use crate::domain::{Email, Id, Role};
 use crate::store::{NewUser, Store};
 
@@ -67,6 +69,17 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print a data set of the demo sources as JSON on standard output (`demo` and `small`
+    /// only; `--summary` prints entity counts for any size).
+    Dataset {
+        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED, with SIZE one of demo (default),
+        /// small, medium, large and SEED an unsigned integer (default 42).
+        #[arg(default_value = "synthetic")]
+        spec: SyntheticSpec,
+        /// Print entity and event counts instead of the data.
+        #[arg(long)]
+        summary: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +146,7 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
+        Command::Dataset { .. } => bail!("dataset is not an admin command"),
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {
             id,
@@ -223,6 +237,31 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `learnlens dataset SPEC [--summary]`: writes the synthetic data set (or its counts) as JSON
+/// to `out`. Needs no configuration, store or network.
+///
+/// `medium` and `large` are refused without `--summary`: their JSON would be gigabytes (the
+/// events alone are ~2 and ~20 million records); the demo sources serve them page by page.
+pub fn dataset(spec: SyntheticSpec, summary: bool, out: impl Write) -> anyhow::Result<()> {
+    if !summary && matches!(spec.size, Size::Medium | Size::Large) {
+        bail!(
+            "synthetic:{} is too large to print as one JSON document (gigabytes); \
+             use synthetic:demo or synthetic:small, or --summary for its counts",
+            spec.size
+        );
+    }
+    let generator = Generator::new(spec.size, spec.seed);
+    let mut out = std::io::BufWriter::new(out);
+    if summary {
+        serde_json::to_writer_pretty(&mut out, &generator.summary())?;
+    } else {
+        serde_json::to_writer(&mut out, &generator.dataset())?;
+    }
+    writeln!(out)?;
+    out.flush().context("writing the data set")?;
+    Ok(())
+}
+
 /// What `serve` prints at start-up: where to go and, in demo mode, how to log in.
 pub fn banner(config: &Config, addr: SocketAddr) -> String {
     let mut s = format!(
@@ -273,4 +312,64 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use learnlens_analytics::Dataset;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("learnlens").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn dataset_takes_a_synthetic_spec() {
+        let cli = parse(&["dataset", "synthetic:small:7"]).expect("parses");
+        let Some(Command::Dataset { spec, summary }) = cli.command else {
+            panic!("not the dataset command");
+        };
+        assert_eq!((spec.size, spec.seed, summary), (Size::Small, 7, false));
+        let cli = parse(&["dataset"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Dataset { spec, .. }) if spec.size == Size::Demo
+        ));
+        assert!(parse(&["dataset", "synthetic:huge"]).is_err());
+        assert!(parse(&["dataset", "oulad"]).is_err());
+    }
+
+    #[test]
+    fn dataset_prints_the_demo_data_as_json() {
+        let spec: SyntheticSpec = "synthetic:demo:3".parse().expect("spec");
+        let mut out = Vec::new();
+        dataset(spec, false, &mut out).expect("prints");
+        let expected = Generator::new(Size::Demo, 3).dataset();
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            serde_json::to_string(&expected).expect("serialises") + "\n"
+        );
+        let data: Dataset = serde_json::from_str(&text).expect("a Dataset");
+        assert_eq!(data.users.len(), expected.users.len());
+        assert!(data.users.iter().any(|u| u.id == "demo-learner"));
+        assert!(!data.events.is_empty());
+    }
+
+    #[test]
+    fn dataset_refuses_to_print_medium_and_large_but_summarises_them() {
+        for spec in ["synthetic:medium", "synthetic:large:1"] {
+            let mut out = Vec::new();
+            let err = dataset(spec.parse().expect("spec"), false, &mut out).expect_err("refused");
+            assert!(err.to_string().contains("too large"), "{err}");
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        dataset("synthetic:small:1".parse().expect("spec"), true, &mut out).expect("summary");
+        let summary: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(summary["learners"], 1_000);
+        assert_eq!(summary["size"], "small");
+    }
 }

@@ -7,6 +7,10 @@ use learnlens::cli::{self, Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Cli::parse();
+    // Needs no configuration, and nothing else may write to standard output.
+    if let Some(Command::Dataset { spec, summary }) = args.command {
+        return cli::dataset(spec, summary, std::io::stdout().lock());
+    }
     let config = args.load_config()?;
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
