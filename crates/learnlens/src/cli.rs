@@ -80,6 +80,13 @@ pub enum Command {
         #[arg(long)]
         summary: bool,
     },
+    /// Serve the five source contracts (four JSON services and an xAPI LRS) from a data set,
+    /// on `--listen` (paths /directory, /skills, /catalog, /assessments, /lrs/xAPI).
+    Sources {
+        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED (demo or small: held in memory).
+        #[arg(long, default_value = "synthetic")]
+        dataset: SyntheticSpec,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +153,7 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
-        Command::Dataset { .. } => bail!("dataset is not an admin command"),
+        Command::Dataset { .. } | Command::Sources { .. } => bail!("not an admin command"),
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {
             id,
@@ -372,4 +379,30 @@ mod tests {
         assert_eq!(summary["learners"], 1_000);
         assert_eq!(summary["size"], "small");
     }
+}
+
+/// Runs `learnlens sources` until Ctrl-C or SIGTERM.
+pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> {
+    let data = crate::demo::server::dataset(spec.size, spec.seed)?;
+    let platform = crate::sources::xapi::Platform::new(&config.sources.activity.platform)?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let auth = crate::demo::server::DemoAuth {
+        token: Some(config.sources.token.clone()).filter(|t| !t.is_empty()),
+        lrs: Some((
+            config.sources.activity.username.clone(),
+            config.sources.activity.password.clone(),
+        ))
+        .filter(|(u, _)| !u.is_empty()),
+    };
+    let running = crate::demo::server::spawn(data, platform, auth, listener)?;
+    let base = format!("http://{}", running.addr);
+    println!(
+        "demo sources ({}:{}) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
+        spec.size.as_str(),
+        spec.seed
+    );
+    shutdown_signal().await;
+    Ok(())
 }

@@ -74,9 +74,25 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         clock.clone(),
         config.auth.refresh_token_ttl_days,
     );
-    // Mock data for the last fallback comes with the demo data set (not wired yet: until then
-    // a failed source with no snapshot is reported unavailable, never invented).
-    let sources = Sources::new(&config.sources, &store, clock.clone(), None)?;
+    // Demo mode without configured sources serves the synthetic demo data set in-process on a
+    // loopback port; the clients reach it over real HTTP, and the same data answers as mock
+    // data when a source fails. Elsewhere there is no mock data: a failed source without a
+    // snapshot is reported unavailable, never invented.
+    let mut mock: Option<Arc<dyn sources::MockSource>> = None;
+    if config.env == RunEnv::Demo && config.sources.url(sources::Service::Directory).is_none() {
+        let data =
+            demo::server::dataset(demo::synthetic::Size::Demo, demo::synthetic::DEFAULT_SEED)?;
+        let platform = sources::xapi::Platform::new(&config.sources.activity.platform)?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the demo sources")?;
+        let running =
+            demo::server::spawn(data, platform, demo::server::DemoAuth::default(), listener)?;
+        running.configure(&mut config.sources);
+        tracing::info!(addr = %running.addr, "demo sources serving the synthetic demo data set");
+        mock = Some(running.source.clone());
+    }
+    let sources = Sources::new(&config.sources, &store, clock.clone(), mock)?;
     let limiter = RateLimiter::new(
         config.rate_limits.clone(),
         clock.clone(),

@@ -15,6 +15,7 @@ async fn main() -> anyhow::Result<()> {
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
+        Command::Sources { dataset } => cli::sources(config, dataset).await,
         command => cli::run_admin(config, command).await,
     }
 }

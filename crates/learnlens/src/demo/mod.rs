@@ -5,6 +5,7 @@
 //! `demo-trainer`, `demo-admin`, `demo-multi`) that the built-in demo sources also use, so the
 //! accounts see analytics about themselves. Nothing here runs in production.
 
+pub mod server;
 pub mod synthetic;
 
 use std::path::Path;

@@ -5,6 +5,7 @@ mod helpers;
 
 mod auth;
 mod dataset;
+mod demo_sources;
 mod errors;
 mod fault_proxy;
 mod http;
