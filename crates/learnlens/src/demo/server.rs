@@ -209,19 +209,18 @@ async fn statements(
             "X-Experience-API-Version is required",
         );
     }
-    let time = |key: &str| -> Result<Option<DateTime<Utc>>, Response> {
-        query
-            .get(key)
-            .map(|v| {
-                DateTime::parse_from_rfc3339(v)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| error(StatusCode::BAD_REQUEST, "invalid_time", key))
-            })
-            .transpose()
+    // Outer None: absent; inner None: present but not RFC 3339.
+    let time = |key: &str| {
+        query.get(key).map(|v| {
+            DateTime::parse_from_rfc3339(v)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        })
     };
     let (since, until) = match (time("since"), time("until")) {
-        (Ok(s), Ok(u)) => (s, u),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Some(None), _) => return error(StatusCode::BAD_REQUEST, "invalid_time", "since"),
+        (_, Some(None)) => return error(StatusCode::BAD_REQUEST, "invalid_time", "until"),
+        (s, u) => (s.flatten(), u.flatten()),
     };
     let agent = match query.get("agent") {
         None => None,
