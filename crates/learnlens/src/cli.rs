@@ -321,6 +321,32 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
+/// Runs `learnlens sources` until Ctrl-C or SIGTERM.
+pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> {
+    let data = crate::demo::server::dataset(spec.size, spec.seed)?;
+    let platform = crate::sources::xapi::Platform::new(&config.sources.activity.platform)?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let auth = crate::demo::server::DemoAuth {
+        token: Some(config.sources.token.clone()).filter(|t| !t.is_empty()),
+        lrs: Some((
+            config.sources.activity.username.clone(),
+            config.sources.activity.password.clone(),
+        ))
+        .filter(|(u, _)| !u.is_empty()),
+    };
+    let running = crate::demo::server::spawn(data, platform, auth, listener)?;
+    let base = format!("http://{}", running.addr);
+    println!(
+        "demo sources ({}:{}) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
+        spec.size.as_str(),
+        spec.seed
+    );
+    shutdown_signal().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use clap::Parser as _;
@@ -379,30 +405,4 @@ mod tests {
         assert_eq!(summary["learners"], 1_000);
         assert_eq!(summary["size"], "small");
     }
-}
-
-/// Runs `learnlens sources` until Ctrl-C or SIGTERM.
-pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> {
-    let data = crate::demo::server::dataset(spec.size, spec.seed)?;
-    let platform = crate::sources::xapi::Platform::new(&config.sources.activity.platform)?;
-    let listener = tokio::net::TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("binding {}", config.server.listen))?;
-    let auth = crate::demo::server::DemoAuth {
-        token: Some(config.sources.token.clone()).filter(|t| !t.is_empty()),
-        lrs: Some((
-            config.sources.activity.username.clone(),
-            config.sources.activity.password.clone(),
-        ))
-        .filter(|(u, _)| !u.is_empty()),
-    };
-    let running = crate::demo::server::spawn(data, platform, auth, listener)?;
-    let base = format!("http://{}", running.addr);
-    println!(
-        "demo sources ({}:{}) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
-        spec.size.as_str(),
-        spec.seed
-    );
-    shutdown_signal().await;
-    Ok(())
 }
