@@ -374,6 +374,7 @@ mod tests {
             kind: AssessmentKind::Quiz,
             max_score: max,
             pass_score: max / 2.0,
+            due_at: None,
             items: vec![],
         }
     }
