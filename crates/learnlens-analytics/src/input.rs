@@ -382,6 +382,10 @@ pub struct Assessment {
     /// `assessments.date`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
+    /// The assessment's share of the course grade, if the source says; 0 marks a formative
+    /// (ungraded) assessment. An optional addition like `dueAt` (OULAD's `assessments.weight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
     #[serde(default)]
     pub items: Vec<AssessmentItem>,
 }
@@ -832,9 +836,10 @@ mod tests {
         }
         let scheduled: Assessment = round_trip(json!({
             "id": "a2", "courseId": "c1", "kind": "quiz", "maxScore": 100.0, "passScore": 40.0,
-            "dueAt": "2025-01-20T12:00:00Z", "items": []
+            "dueAt": "2025-01-20T12:00:00Z", "weight": 0.0, "items": []
         }));
         assert_eq!(scheduled.due_at, Some(ts("2025-01-20T12:00:00Z")));
+        assert_eq!(scheduled.weight, Some(0.0));
         let attempt: Attempt = round_trip(json!({
             "id": "t1", "assessmentId": "a1", "userId": "u1", "attemptNo": 2,
             "submittedAt": "2025-01-06T12:00:00Z", "score": 72.5, "passed": true,

@@ -927,6 +927,7 @@ mod tests {
             max_score: 50.0,
             pass_score: 25.0,
             due_at: Some(ts(due)),
+            weight: None,
             items: vec![],
         };
         let timed = |object: &str, verb, at: &str, secs: Option<f64>| {

@@ -25,12 +25,13 @@
 //!   bins ending at t (left-open, right-closed, see [`crate::common`]), divided by 14.
 //! - `meanScoreSoFar` = mean of first-attempt scores (score/maxScore clamped to \[0,1\]; the
 //!   attempt with the lowest `attemptNo` per assessment among those submitted ≤ t) on the
-//!   course's assessments, submitted in \[enrolledAt, t\]. **Missing** when there is none yet
-//!   (imputed with the training mean at training and scoring time). Attempts on unknown
-//!   assessments, with `maxScore ≤ 0` or a non-finite score are ignored.
+//!   course's summative assessments, submitted in \[enrolledAt, t\]. **Missing** when there is
+//!   none yet (imputed with the training mean at training and scoring time). Attempts on
+//!   unknown assessments, on formative ones (`weight` = 0: practice work, possibly marked on
+//!   another scale), with `maxScore ≤ 0` or with a non-finite score are ignored.
 //! - `submittedShare` = among the course's assessments with a `dueAt` in (enrolledAt, t\], the
 //!   share on which the learner submitted at least one attempt in \[enrolledAt, t\] (late
-//!   submissions count, scores do not matter). **Missing** when no assessment is due yet, which
+//!   submissions count, formative assessments count, scores do not matter). **Missing** when no assessment is due yet, which
 //!   includes every course whose assessments carry no due date.
 //! - **Label** ([`EnrollmentTrace::outcome`]), known at the training `asOf`: `completed` with
 //!   `completedAt ≤ asOf` → 0, ended at `completedAt`; `dropped` with `droppedAt ≤ asOf` → 1,
@@ -199,7 +200,8 @@ impl<'a> EnrollmentTrace<'a> {
             let first = first_submitted.entry(id).or_insert(attempt.submitted_at);
             *first = (*first).min(attempt.submitted_at);
             let max = assessment.max_score;
-            if !(max.is_finite() && max > 0.0 && attempt.score.is_finite()) {
+            let formative = matches!(assessment.weight, Some(w) if w <= 0.0);
+            if formative || !(max.is_finite() && max > 0.0 && attempt.score.is_finite()) {
                 continue;
             }
             scores.push(ScoreAt {
@@ -478,6 +480,7 @@ mod tests {
             max_score: 50.0,
             pass_score: 25.0,
             due_at: due.map(ts),
+            weight: None,
             items: vec![],
         }
     }
@@ -647,6 +650,26 @@ mod tests {
         );
         close(row.values[SUBMITTED_SHARE], 1.0);
         close(row.values[MEAN_SCORE], 0.6);
+    }
+
+    #[test]
+    fn a_formative_assessment_counts_as_submitted_but_not_in_the_mean_score() {
+        let mut data = example();
+        for a in &mut data.assessments {
+            if a.id == "a1" {
+                a.weight = Some(0.0);
+            } else {
+                a.weight = Some(20.0);
+            }
+        }
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        close(row.values[MEAN_SCORE], 0.8);
+        close(row.values[SUBMITTED_SHARE], 2.0 / 3.0);
     }
 
     #[test]

@@ -375,6 +375,7 @@ mod tests {
             max_score: max,
             pass_score: max / 2.0,
             due_at: None,
+            weight: None,
             items: vec![],
         }
     }

@@ -82,6 +82,8 @@ mod properties {
                         max_score: max,
                         pass_score: 0.0,
                         due_at,
+                        // a3 is formative: its scores never count.
+                        weight: (i == 3).then_some(0.0),
                         items: vec![],
                     })
                     .collect();
