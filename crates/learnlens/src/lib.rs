@@ -11,6 +11,8 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod evaluate;
+pub mod oulad;
 pub mod ratelimit;
 pub mod redis_client;
 pub mod state;
