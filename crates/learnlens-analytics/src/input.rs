@@ -377,6 +377,15 @@ pub struct Assessment {
     pub kind: AssessmentKind,
     pub max_score: f64,
     pub pass_score: f64,
+    /// When the assessment is due, if the course has a schedule (not in `sources.md`'s list:
+    /// an optional addition, see `docs/decisions.md`, "Drop-off features"; OULAD's
+    /// `assessments.date`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    /// The assessment's share of the course grade, if the source says; 0 marks a formative
+    /// (ungraded) assessment. An optional addition like `dueAt` (OULAD's `assessments.weight`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
     #[serde(default)]
     pub items: Vec<AssessmentItem>,
 }
@@ -510,6 +519,7 @@ pub struct DatasetIndex<'a> {
     courses: HashMap<&'a str, &'a Course>,
     content_items: HashMap<&'a str, &'a ContentItem>,
     assessments: HashMap<&'a str, &'a Assessment>,
+    assessments_by_course: HashMap<&'a str, Vec<&'a Assessment>>,
     user_skills_by_user: HashMap<&'a str, Vec<&'a UserSkill>>,
     enrollments_by_user: HashMap<&'a str, Vec<&'a Enrollment>>,
     enrollments_by_course: HashMap<&'a str, Vec<&'a Enrollment>>,
@@ -553,6 +563,7 @@ impl<'a> DatasetIndex<'a> {
             courses: by_id(&data.courses, |c| c.id.as_str()),
             content_items: by_id(&data.content_items, |c| c.id.as_str()),
             assessments: by_id(&data.assessments, |a| a.id.as_str()),
+            assessments_by_course: group_by(&data.assessments, |a| a.course_id.as_str()),
             user_skills_by_user: group_by(&data.user_skills, |s| s.user_id.as_str()),
             enrollments_by_user: group_by(&data.enrollments, |e| e.user_id.as_str()),
             enrollments_by_course: group_by(&data.enrollments, |e| e.course_id.as_str()),
@@ -595,6 +606,11 @@ impl<'a> DatasetIndex<'a> {
 
     pub fn assessment(&self, id: &str) -> Option<&'a Assessment> {
         self.assessments.get(id).copied()
+    }
+
+    /// The course's assessments, in dataset order (an id listed twice appears twice).
+    pub fn assessments_in(&self, course_id: &str) -> &[&'a Assessment] {
+        slice_of(&self.assessments_by_course, course_id)
     }
 
     /// The user's skill records (all sources, all dates).
@@ -825,6 +841,12 @@ mod tests {
                 "items": [{"itemId": "q1", "skillIds": ["s1"], "maxPoints": 10.0}]
             }));
         }
+        let scheduled: Assessment = round_trip(json!({
+            "id": "a2", "courseId": "c1", "kind": "quiz", "maxScore": 100.0, "passScore": 40.0,
+            "dueAt": "2025-01-20T12:00:00Z", "weight": 0.0, "items": []
+        }));
+        assert_eq!(scheduled.due_at, Some(ts("2025-01-20T12:00:00Z")));
+        assert_eq!(scheduled.weight, Some(0.0));
         let attempt: Attempt = round_trip(json!({
             "id": "t1", "assessmentId": "a1", "userId": "u1", "attemptNo": 2,
             "submittedAt": "2025-01-06T12:00:00Z", "score": 72.5, "passed": true,

@@ -122,6 +122,8 @@ pub fn assessment(
     items: Vec<AssessmentItem>,
 ) -> Assessment {
     Assessment {
+        due_at: None,
+        weight: None,
         id: id.into(),
         course_id: "c1".into(),
         content_item_id: content_item.map(Into::into),
@@ -403,6 +405,8 @@ fn arb_assessment(id: &'static str) -> impl Strategy<Value = Assessment> {
     )
         .prop_map(
             move |(kind, content_item_id, max_score, pass_score, items)| Assessment {
+                due_at: None,
+                weight: None,
                 id: id.into(),
                 course_id: "c0".into(),
                 content_item_id,

@@ -1,6 +1,6 @@
-//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset`.
-//! Options are flags or `LEARNLENS_*` environment variables and override the configuration
-//! files.
+//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset |
+//! sources | evaluate oulad`. Options are flags or `LEARNLENS_*` environment variables and
+//! override the configuration files.
 
 use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::auth::password::{self, Passwords};
 use crate::clock::{Clock, SystemClock};
@@ -87,6 +87,35 @@ pub enum Command {
         #[arg(long, default_value = "synthetic")]
         dataset: SyntheticSpec,
     },
+    /// Evaluate a model on a public data set (no database needed).
+    #[command(subcommand)]
+    Evaluate(EvaluateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvaluateCommand {
+    /// The drop-off model on OULAD: who, among those still registered on day d, will not pass.
+    /// Trains on the 2013 presentations, tests on the 2014 ones.
+    Oulad(OuladArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OuladArgs {
+    /// The OULAD folder [default: ../shared/data/oulad]
+    #[arg(long, env = crate::oulad::PATH_ENV)]
+    pub data: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
+    /// Snapshot days (days since the presentation started), comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = crate::evaluate::DEFAULT_DAYS)]
+    pub days: Vec<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Table,
 }
 
 #[derive(Debug, Subcommand)]
@@ -148,12 +177,19 @@ impl Cli {
 
 /// Runs a command other than `serve`.
 pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
+    if let Command::Evaluate(EvaluateCommand::Oulad(args)) = command {
+        // CPU-bound for a minute or two, and needs no store.
+        return tokio::task::spawn_blocking(move || evaluate_oulad(&config, &args))
+            .await
+            .context("the evaluation task failed")?;
+    }
     let store = Store::connect(&config.database_url(), 2).await?;
     store.migrate().await?;
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
         Command::Dataset { .. } | Command::Sources { .. } => bail!("not an admin command"),
+        Command::Evaluate(_) => bail!("evaluate runs without the store"),
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {
             id,
@@ -207,6 +243,31 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
         }
     }
     store.close().await;
+    Ok(())
+}
+
+/// `learnlens evaluate oulad`: the report on stdout, progress, runtime and peak memory on
+/// stderr.
+fn evaluate_oulad(config: &Config, args: &OuladArgs) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let root = crate::oulad::locate(args.data.as_deref());
+    let oulad = crate::oulad::Oulad::open(&root)?;
+    eprintln!("reading OULAD from {}", root.display());
+    let report = crate::evaluate::evaluate(&oulad, &args.days, &config.analytics, |line| {
+        eprintln!("  {line}");
+    })?;
+    match args.format {
+        ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        ReportFormat::Table => print!("{}", crate::evaluate::render_table(&report)),
+    }
+    eprintln!(
+        "evaluated in {:.1} s, peak RSS {}",
+        started.elapsed().as_secs_f64(),
+        crate::evaluate::peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.0} MiB"))
+    );
+    if !report.signs_ok {
+        eprintln!("warning: some coefficients do not have their expected sign (see the report)");
+    }
     Ok(())
 }
 

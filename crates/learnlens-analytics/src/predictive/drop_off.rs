@@ -6,9 +6,10 @@
 //! Training ([`train`]):
 //! - examples from [`features::training_set`] at the weekly snapshot days of
 //!   [`features::snapshot_days`] (or any list, [`train_on_days`]);
-//! - a missing feature value (only `paceGap` can be missing) is imputed with the mean of that
-//!   feature's observed training values (0 if none is observed), which leaves the mean
-//!   unchanged, so the scaler's μ is the observed mean;
+//! - a missing feature value (`meanScoreSoFar` before the first scored attempt,
+//!   `submittedShare` while no assessment is due) is imputed with the mean of that feature's
+//!   observed training values (0 if none is observed), which leaves the mean unchanged, so the
+//!   scaler's μ is the observed mean;
 //! - features are z-scored with [`StandardScaler`] (sklearn semantics: population sd, a constant
 //!   feature gets σ = 1) and fitted by [`fit_logistic`] with C = `drop_off.l2_c` (1.0), intercept
 //!   unpenalised: sklearn `LogisticRegression(C=1.0)` on the standardised features (T2);
@@ -676,7 +677,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::{ActivityEvent, Enrollment, EnrollmentStatus, Verb};
+    use crate::input::{
+        ActivityEvent, Assessment, AssessmentKind, Attempt, Enrollment, EnrollmentStatus, Verb,
+    };
     use crate::test_support::*;
     use chrono::TimeDelta;
 
@@ -787,7 +790,7 @@ mod tests {
         (data, model)
     }
 
-    const ACTIVE_DAYS: usize = 1;
+    const ACTIVE_DAYS: usize = features::ACTIVE_DAYS;
 
     fn ended_by_as_of(data: &Dataset) -> u64 {
         let n = data
@@ -873,23 +876,30 @@ mod tests {
         assert_eq!(logit, base + phi.iter().sum::<f64>());
         assert_eq!(base, model.intercept);
         assert_eq!(e.risk, Some(1.0 / (1.0 + (-logit).exp())));
-        // φᵢ = βᵢ·zᵢ with z = (x − μ)/σ.
+        // φᵢ = βᵢ·zᵢ with z = (x − μ)/σ; the learner has no assessment: the score features
+        // are imputed (φ = 0).
         for (i, c) in e.contributions.iter().enumerate() {
-            let z = (c.value.expect("value") - model.means[i]) / model.scales[i];
-            assert_eq!(c.contribution, model.coefficients[i] * z);
             assert_eq!(c.feature, FEATURE_NAMES[i]);
+            match c.value {
+                Some(x) => {
+                    let z = (x - model.means[i]) / model.scales[i];
+                    assert_eq!(c.contribution, model.coefficients[i] * z);
+                }
+                None => assert!(c.imputed && c.contribution == 0.0),
+            }
         }
+        assert_eq!(e.imputed, ["meanScoreSoFar", "submittedShare"]);
     }
 
-    /// A hand-made model: β₀ = −1, β = (.5, −1, −.5, 1, −.8, .3), μ and σ below.
+    /// A hand-made model: β₀ = −1, β = (.5, −1, −.8, −1.2), μ and σ below.
     fn hand_model() -> DropOffModel {
         DropOffModel {
             version: "v-test".into(),
             features: FEATURE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
             intercept: -1.0,
-            coefficients: vec![0.5, -1.0, -0.5, 1.0, -0.8, 0.3],
-            means: vec![10.0, 0.3, 1.0, 0.0, 0.5, 0.5],
-            scales: vec![10.0, 0.2, 1.0, 0.5, 0.25, 0.5],
+            coefficients: vec![0.5, -1.0, -0.8, -1.2],
+            means: vec![10.0, 0.3, 0.5, 0.6],
+            scales: vec![10.0, 0.2, 0.25, 0.3],
             trained_as_of: ts("2025-06-01T00:00:00Z"),
             window_start: ts("2024-06-01T00:00:00Z"),
             window_end: ts("2025-06-01T00:00:00Z"),
@@ -906,9 +916,20 @@ mod tests {
         }
     }
 
-    /// u1 in c1 (4 items, 14 h = 49 days at 2 h/week) since 2025-06-01: last activity two
-    /// days before asOf, 3 active days of 14, 1.5 h, 3 of 4 items done, no assessment.
+    /// u1 in c1 (4 items) since 2025-06-01: last activity two days before asOf, 3 active days
+    /// of 14; of the two assessments due, a1 was submitted (first attempt 30/50 = 0.6), a2 not.
     fn scored_learner() -> Dataset {
+        let quiz = |id: &str, due: &str| Assessment {
+            id: id.into(),
+            course_id: "c1".into(),
+            content_item_id: None,
+            kind: AssessmentKind::Quiz,
+            max_score: 50.0,
+            pass_score: 25.0,
+            due_at: Some(ts(due)),
+            weight: None,
+            items: vec![],
+        };
         let timed = |object: &str, verb, at: &str, secs: Option<f64>| {
             let mut e = event("u1", object, verb, at);
             e.duration_sec = secs;
@@ -943,6 +964,20 @@ mod tests {
                 ),
                 timed("i3", Verb::Completed, "2025-06-28T12:00:00Z", None),
             ],
+            assessments: vec![
+                quiz("a1", "2025-06-10T00:00:00Z"),
+                quiz("a2", "2025-06-20T00:00:00Z"),
+            ],
+            attempts: vec![Attempt {
+                id: "t1".into(),
+                assessment_id: "a1".into(),
+                user_id: "u1".into(),
+                attempt_no: 1,
+                submitted_at: ts("2025-06-09T12:00:00Z"),
+                score: 30.0,
+                passed: true,
+                responses: vec![],
+            }],
             ..Dataset::default()
         }
     }
@@ -957,16 +992,9 @@ mod tests {
             &Config::default(),
         );
         let e = &r.enrollments[0];
-        let x = [
-            2.0,
-            3.0 / 14.0,
-            1.5_f64.ln_1p(),
-            29.5 / 49.0 - 0.75,
-            0.0,
-            1.0,
-        ];
+        let x = [2.0, 3.0 / 14.0, 0.6, 0.5];
         let m = hand_model();
-        let phi: Vec<f64> = (0..6)
+        let phi: Vec<f64> = (0..N_FEATURES)
             .map(|i| m.coefficients[i] * (x[i] - m.means[i]) / m.scales[i])
             .collect();
         for (c, (xi, p)) in e.contributions.iter().zip(x.iter().zip(&phi)) {
@@ -977,16 +1005,12 @@ mod tests {
         let logit = -1.0 + phi.iter().sum::<f64>();
         close(e.logit.expect("logit"), logit);
         close(e.risk.expect("risk"), 1.0 / (1.0 + (-logit).exp()));
-        // φ ≈ (−.400, .429, .042, −.296, 1.6, .3): the three largest positive ones, largest
-        // first; log1pHours14 (.042) is the fourth and left out.
-        assert_eq!(
-            e.reasons,
-            ["meanScoreSoFar", "activeDays14", "noAssessmentYet"]
-        );
-        close(phi[4], 1.6);
-        close(phi[5], 0.3);
-        // logit ≈ .675, p ≈ .663: band high.
-        assert_eq!(e.band, Some(RiskBand::High));
+        // φ ≈ (−.400, .429, −.320, .400): only two are positive, largest first.
+        assert_eq!(e.reasons, ["activeDays14", "submittedShare"]);
+        close(phi[2], -0.32);
+        close(phi[3], 0.4);
+        // logit ≈ −.891, p ≈ .291: band medium.
+        assert_eq!(e.band, Some(RiskBand::Medium));
         assert_eq!(e.model_version, "v-test");
         assert_eq!(
             e.band,
@@ -1050,11 +1074,9 @@ mod tests {
     #[test]
     fn a_missing_feature_is_imputed_with_the_training_mean_and_flagged() {
         let mut data = scored_learner();
-        data.courses.clear(); // unknown course: paceGap is missing
-        data.content_items.clear();
-        data.events
-            .iter_mut()
-            .for_each(|e| e.course_id = Some("c1".into()));
+        // Before a1 was due or submitted: no score, nothing due.
+        data.attempts.clear();
+        data.assessments.clear();
         let r = compute(
             &data,
             "u1",
@@ -1063,12 +1085,12 @@ mod tests {
             &Config::default(),
         );
         let e = &r.enrollments[0];
-        let pace = &e.contributions[features::PACE_GAP];
-        assert_eq!(
-            (pace.value, pace.contribution, pace.imputed),
-            (None, 0.0, true)
-        );
-        assert_eq!(e.imputed, ["paceGap"]);
+        for i in [features::MEAN_SCORE, features::SUBMITTED_SHARE] {
+            let c = &e.contributions[i];
+            assert_eq!((c.value, c.contribution, c.imputed), (None, 0.0, true));
+        }
+        assert_eq!(e.imputed, ["meanScoreSoFar", "submittedShare"]);
+        assert!(!e.contributions[features::ACTIVE_DAYS].imputed);
         assert!(r.header.reasons.iter().any(|x| x == "imputed_features"));
         let logit = e.logit.expect("logit");
         assert_eq!(

@@ -1,40 +1,38 @@
-//! The dropOffRisk features (`analytics.md` §17) of one enrollment seen at an instant t of its
-//! life, the outcome label of an ended enrollment, and the training-set builder.
+//! The dropOffRisk features (`analytics.md` §17, as changed in `docs/decisions.md`, "Drop-off
+//! features") of one enrollment seen at an instant t of its life, the outcome label of an ended
+//! enrollment, and the training-set builder.
+//!
+//! The feature set is one that both a live platform's data (xAPI statements, attempts) and the
+//! Open University's OULAD (daily click counts, no durations, no progress) can compute, so the
+//! model evaluated on OULAD (`learnlens evaluate oulad`) is the model the service scores with.
 //!
 //! Definitions and interpretations:
 //! - **Life start** = `enrolledAt`. The **day of life** of an instant t is the number of whole
 //!   days between `enrolledAt` and t; a training snapshot at day d is seen at
 //!   t = enrolledAt + d·24 h. (Courses carry no start date, so "days since the course started"
-//!   is not available; OULAD's adapter maps registration to `enrolledAt`.)
+//!   is not available to the live model; the OULAD evaluation evaluates the same features at
+//!   course day d instead.)
 //! - **No leakage**: a feature at t reads only data stamped ≤ t, even when more data (up to the
-//!   training `asOf`) is at hand. Time-on-task at t is the session rule of [`crate::common`]
-//!   applied to the learner's events cut at t: the last event before the cut loses its gap to
-//!   a later event (its `durationSec`, or 0), exactly as if the later data did not exist.
+//!   training `asOf`) is at hand. Due dates are part of the course's schedule, known in advance,
+//!   and are not "data stamped" in this sense.
 //! - **Course activity**: the learner's events stamped in \[enrolledAt, t\] whose `courseId` is
 //!   the course or whose object is one of the course's content items
-//!   ([`DatasetIndex::course_items`]). Time-on-task comes from the learner's whole event stream
-//!   (sessions span courses) but only course events count.
+//!   ([`DatasetIndex::course_items`]). Any verb counts; durations and click counts do not.
 //! - `daysSinceLastActivity` = fractional days from the later of `enrolledAt` and the last
 //!   course event to t, capped at `drop_off.days_since_cap` (60); an enrollment without any
 //!   activity is inactive since its start.
 //! - `activeDays14` = course-active day bins among the `drop_off.recent_days` (14) 24-hour
 //!   bins ending at t (left-open, right-closed, see [`crate::common`]), divided by 14.
-//! - `log1pHours14` = ln(1 + course time-on-task hours in the same 14 days).
-//! - `paceGap` = clip(elapsed/expected, 0, 1) − progress, where elapsed = t − enrolledAt and
-//!   expected = `dueAt − enrolledAt` when a later `dueAt` is set, otherwise the calendar time to
-//!   study `expectedDurationHours` at the engagement target pace
-//!   (`engagement.target_hours_per_week`, 2 h/week). **progress(t)** = share of the course's
-//!   content items with a completion signal (verb `completed`/`passed` or
-//!   `completion = true`) stamped ≤ t. The enrollment's own `progress` field is never used: it
-//!   is the catalogue's value *now*, which for a historical snapshot would leak the outcome,
-//!   and live scoring must compute features exactly as training did. `paceGap` is **missing**
-//!   when the course is unknown, lists no content items, or has no positive expected duration
-//!   and no `dueAt`; a missing feature is imputed with the training mean at scoring time.
 //! - `meanScoreSoFar` = mean of first-attempt scores (score/maxScore clamped to \[0,1\]; the
 //!   attempt with the lowest `attemptNo` per assessment among those submitted ≤ t) on the
-//!   course's assessments, submitted in \[enrolledAt, t\]; 0 if none, and then
-//!   `noAssessmentYet` = 1 (else 0). Attempts on unknown assessments or with `maxScore ≤ 0`
-//!   are ignored.
+//!   course's summative assessments, submitted in \[enrolledAt, t\]. **Missing** when there is
+//!   none yet (imputed with the training mean at training and scoring time). Attempts on
+//!   unknown assessments, on formative ones (`weight` = 0: practice work, possibly marked on
+//!   another scale), with `maxScore ≤ 0` or with a non-finite score are ignored.
+//! - `submittedShare` = among the course's assessments with a `dueAt` in (enrolledAt, t\], the
+//!   share on which the learner submitted at least one attempt in \[enrolledAt, t\] (late
+//!   submissions count, formative assessments count, scores do not matter). **Missing** when no assessment is due yet, which
+//!   includes every course whose assessments carry no due date.
 //! - **Label** ([`EnrollmentTrace::outcome`]), known at the training `asOf`: `completed` with
 //!   `completedAt ≤ asOf` → 0, ended at `completedAt`; `dropped` with `droppedAt ≤ asOf` → 1,
 //!   ended at `droppedAt`; `failed` → 1, ended at `dueAt` when it lies in (enrolledAt, asOf\],
@@ -52,25 +50,29 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
-use crate::common::{DAY_SECS, SessionRule, bins_back, seconds_between, time_on_task};
+use crate::common::{DAY_SECS, bins_back, seconds_between};
 use crate::config::Config;
-use crate::input::{Dataset, DatasetIndex, Enrollment, EnrollmentStatus, nonneg_finite};
+use crate::input::{Dataset, DatasetIndex, Enrollment, EnrollmentStatus};
 
 /// Number of drop-off features.
-pub const N_FEATURES: usize = 6;
+pub const N_FEATURES: usize = 4;
 
 /// Feature names, in model order (the JSON names used in contributions and reasons).
 pub const FEATURE_NAMES: [&str; N_FEATURES] = [
     "daysSinceLastActivity",
     "activeDays14",
-    "log1pHours14",
-    "paceGap",
     "meanScoreSoFar",
-    "noAssessmentYet",
+    "submittedShare",
 ];
 
-/// Index of `paceGap`, the only feature that can be missing.
-pub const PACE_GAP: usize = 3;
+/// Index of `daysSinceLastActivity`.
+pub const DAYS_SINCE: usize = 0;
+/// Index of `activeDays14`.
+pub const ACTIVE_DAYS: usize = 1;
+/// Index of `meanScoreSoFar`, missing before the first scored attempt.
+pub const MEAN_SCORE: usize = 2;
+/// Index of `submittedShare`, missing while no assessment is due.
+pub const SUBMITTED_SHARE: usize = 3;
 
 /// The features of one enrollment at one instant.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -128,20 +130,7 @@ pub struct TrainingExample {
     pub label: bool,
 }
 
-/// One course event of the trace, with its time-on-task in both situations that can occur at
-/// a cut: the learner's next event is visible (≤ cut) or not.
-#[derive(Debug, Clone)]
-struct TraceEvent {
-    at: DateTime<Utc>,
-    /// Time-on-task with the whole stream up to the trace horizon.
-    secs_full: f64,
-    /// Time-on-task when the event is the last one before the cut.
-    secs_last: f64,
-    /// The learner's next event (any course), if any up to the horizon.
-    next_at: Option<DateTime<Utc>>,
-}
-
-/// A first-attempt candidate: attempt on one of the course's assessments.
+/// A first-attempt candidate: a scored attempt on one of the course's assessments.
 #[derive(Debug, Clone)]
 struct ScoreAt<'a> {
     at: DateTime<Utc>,
@@ -157,12 +146,13 @@ struct ScoreAt<'a> {
 pub struct EnrollmentTrace<'a> {
     enrollment: &'a Enrollment,
     horizon: DateTime<Utc>,
-    events: Vec<TraceEvent>,
-    /// First completion time of each completed course item, sorted.
-    completions: Vec<DateTime<Utc>>,
-    n_items: usize,
-    expected_span_secs: Option<f64>,
+    /// Course activity in \[enrolledAt, horizon\], sorted.
+    events: Vec<DateTime<Utc>>,
+    /// Scored attempts on the course's assessments, chronological then by attempt number.
     scores: Vec<ScoreAt<'a>>,
+    /// Due dates in (enrolledAt, ∞) of the course's assessments, each with the first time the
+    /// learner submitted it in \[enrolledAt, horizon\] (if ever), sorted by due date.
+    due: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
     days_since_cap: f64,
     recent_days: u32,
     overdue_inactive_days: u32,
@@ -177,58 +167,25 @@ impl<'a> EnrollmentTrace<'a> {
         cfg: &Config,
     ) -> Self {
         let start = enrollment.enrolled_at;
-        let course = idx.course(&enrollment.course_id);
-        let items: Vec<&str> = course
+        let course_id = enrollment.course_id.as_str();
+        let item_set: HashSet<&str> = idx
+            .course(course_id)
             .map(|c| idx.course_items(c).iter().map(|i| i.id.as_str()).collect())
             .unwrap_or_default();
-        let item_set: HashSet<&str> = items.iter().copied().collect();
 
-        let rule = SessionRule::from_config(&cfg.session);
-        let stream = idx.events_until(&enrollment.user_id, horizon);
-        let secs = time_on_task(stream, &rule);
-        let mut events = Vec::new();
-        let mut first_done: HashMap<&str, DateTime<Utc>> = HashMap::new();
-        for (i, (event, full)) in stream.iter().zip(&secs).enumerate() {
-            let of_course = event.course_id.as_deref() == Some(enrollment.course_id.as_str())
-                || item_set.contains(event.object_id.as_str());
-            if !of_course {
-                continue;
-            }
-            if event.signals_completion() && item_set.contains(event.object_id.as_str()) {
-                first_done
-                    .entry(event.object_id.as_str())
-                    .or_insert(event.timestamp);
-            }
-            if event.timestamp < start {
-                continue;
-            }
-            // The same rule applied to the event alone: it is then the last of its session.
-            let secs_last = time_on_task(std::slice::from_ref(event), &rule)
-                .first()
-                .copied()
-                .unwrap_or(0.0);
-            events.push(TraceEvent {
-                at: event.timestamp,
-                secs_full: *full,
-                secs_last,
-                next_at: stream.get(i + 1).map(|e| e.timestamp),
-            });
-        }
-        let mut completions: Vec<DateTime<Utc>> = first_done.into_values().collect();
-        completions.sort();
-
-        let expected_span_secs = match enrollment.due_at {
-            Some(due) if due > start => Some(seconds_between(start, due)),
-            _ => course.and_then(|c| {
-                let hours = nonneg_finite(c.expected_duration_hours);
-                let pace = cfg.engagement.target_hours_per_week;
-                let weeks = hours / pace;
-                (pace.is_finite() && pace > 0.0 && weeks.is_finite() && weeks > 0.0)
-                    .then_some(weeks * 7.0 * DAY_SECS as f64)
-            }),
-        };
+        let events: Vec<DateTime<Utc>> = idx
+            .events_until(&enrollment.user_id, horizon)
+            .iter()
+            .filter(|e| {
+                e.timestamp >= start
+                    && (e.course_id.as_deref() == Some(course_id)
+                        || item_set.contains(e.object_id.as_str()))
+            })
+            .map(|e| e.timestamp)
+            .collect();
 
         let mut scores = Vec::new();
+        let mut first_submitted: HashMap<&str, DateTime<Utc>> = HashMap::new();
         for attempt in idx.attempts_of(&enrollment.user_id) {
             if attempt.submitted_at < start || attempt.submitted_at > horizon {
                 continue;
@@ -236,16 +193,20 @@ impl<'a> EnrollmentTrace<'a> {
             let Some(assessment) = idx.assessment(&attempt.assessment_id) else {
                 continue;
             };
+            if assessment.course_id != course_id {
+                continue;
+            }
+            let id = attempt.assessment_id.as_str();
+            let first = first_submitted.entry(id).or_insert(attempt.submitted_at);
+            *first = (*first).min(attempt.submitted_at);
             let max = assessment.max_score;
-            if assessment.course_id != enrollment.course_id
-                || !(max.is_finite() && max > 0.0)
-                || !attempt.score.is_finite()
-            {
+            let formative = matches!(assessment.weight, Some(w) if w <= 0.0);
+            if formative || !(max.is_finite() && max > 0.0 && attempt.score.is_finite()) {
                 continue;
             }
             scores.push(ScoreAt {
                 at: attempt.submitted_at,
-                assessment_id: attempt.assessment_id.as_str(),
+                assessment_id: id,
                 attempt_no: attempt.attempt_no,
                 score: (attempt.score / max).clamp(0.0, 1.0),
             });
@@ -254,15 +215,25 @@ impl<'a> EnrollmentTrace<'a> {
         // order with the lowest attempt number is its first attempt.
         scores.sort_by(|a, b| a.at.cmp(&b.at).then(a.attempt_no.cmp(&b.attempt_no)));
 
+        let mut seen: HashSet<&str> = HashSet::new();
+        let mut due: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = idx
+            .assessments_in(course_id)
+            .iter()
+            .filter(|a| seen.insert(a.id.as_str()))
+            .filter_map(|a| {
+                let due_at = a.due_at.filter(|d| *d > start)?;
+                Some((due_at, first_submitted.get(a.id.as_str()).copied()))
+            })
+            .collect();
+        due.sort();
+
         let dc = &cfg.drop_off;
         EnrollmentTrace {
             enrollment,
             horizon,
             events,
-            completions,
-            n_items: items.len(),
-            expected_span_secs,
             scores,
+            due,
             days_since_cap: if dc.days_since_cap.is_finite() && dc.days_since_cap > 0.0 {
                 dc.days_since_cap
             } else {
@@ -282,48 +253,31 @@ impl<'a> EnrollmentTrace<'a> {
     pub fn features_at(&self, t: DateTime<Utc>) -> FeatureRow {
         let t = t.min(self.horizon);
         let start = self.enrollment.enrolled_at;
-        let visible = self.events.partition_point(|e| e.at <= t);
+        let visible = self.events.partition_point(|at| *at <= t);
         let events = self.events.get(..visible).unwrap_or(&[]);
 
-        let since = events.last().map_or(start, |e| e.at.max(start));
+        let since = events.last().map_or(start, |at| (*at).max(start));
         let days_since =
             (seconds_between(since, t) / DAY_SECS as f64).clamp(0.0, self.days_since_cap);
 
         let recent = u64::from(self.recent_days);
         let mut active_days: HashSet<u64> = HashSet::new();
-        let mut secs = 0.0_f64;
-        for event in events.iter().rev() {
-            let Some(day) = bins_back(event.at, t, DAY_SECS) else {
+        for at in events.iter().rev() {
+            let Some(day) = bins_back(*at, t, DAY_SECS) else {
                 continue;
             };
             if day >= recent {
                 break;
             }
             active_days.insert(day);
-            let s = if event.next_at.is_some_and(|n| n <= t) {
-                event.secs_full
-            } else {
-                event.secs_last
-            };
-            secs = (secs + s).min(f64::MAX);
         }
         let active = active_days.len() as f64 / f64::from(self.recent_days);
-        let hours = (secs / 3600.0).ln_1p();
 
         let mut values = [0.0; N_FEATURES];
         let mut missing = [false; N_FEATURES];
-        values[0] = days_since;
-        values[1] = active.clamp(0.0, 1.0);
-        values[2] = if hours.is_finite() { hours } else { 0.0 };
-        match (self.expected_span_secs, self.n_items) {
-            (Some(span), n) if n > 0 => {
-                let elapsed = seconds_between(start, t).max(0.0);
-                let done = self.completions.partition_point(|c| *c <= t) as f64;
-                let progress = (done / n as f64).clamp(0.0, 1.0);
-                values[PACE_GAP] = (elapsed / span).clamp(0.0, 1.0) - progress;
-            }
-            _ => missing[PACE_GAP] = true,
-        }
+        values[DAYS_SINCE] = days_since;
+        values[ACTIVE_DAYS] = active.clamp(0.0, 1.0);
+
         let mut first: HashMap<&str, (u32, f64)> = HashMap::new();
         for s in self.scores.iter().take_while(|s| s.at <= t) {
             let slot = first
@@ -334,10 +288,22 @@ impl<'a> EnrollmentTrace<'a> {
             }
         }
         if first.is_empty() {
-            values[5] = 1.0;
+            missing[MEAN_SCORE] = true;
         } else {
             let sum: f64 = first.values().map(|(_, s)| s).sum();
-            values[4] = (sum / first.len() as f64).clamp(0.0, 1.0);
+            values[MEAN_SCORE] = (sum / first.len() as f64).clamp(0.0, 1.0);
+        }
+
+        let due_now = self.due.partition_point(|(due, _)| *due <= t);
+        let due = self.due.get(..due_now).unwrap_or(&[]);
+        if due.is_empty() {
+            missing[SUBMITTED_SHARE] = true;
+        } else {
+            let submitted = due
+                .iter()
+                .filter(|(_, sub)| sub.is_some_and(|s| s <= t))
+                .count();
+            values[SUBMITTED_SHARE] = (submitted as f64 / due.len() as f64).clamp(0.0, 1.0);
         }
         FeatureRow {
             values,
@@ -348,7 +314,7 @@ impl<'a> EnrollmentTrace<'a> {
 
     /// The last course activity stamped ≤ the horizon, if any.
     fn last_activity(&self) -> Option<DateTime<Utc>> {
-        self.events.last().map(|e| e.at)
+        self.events.last().copied()
     }
 
     /// The label of the enrollment as known at the trace horizon (`asOf`), or `None` when it is
@@ -505,13 +471,7 @@ mod tests {
         );
     }
 
-    fn timed(object: &str, verb: Verb, at: &str, secs: Option<f64>) -> crate::input::ActivityEvent {
-        let mut e = event("u1", object, verb, at);
-        e.duration_sec = secs;
-        e
-    }
-
-    fn assessment(id: &str, course: &str) -> Assessment {
+    fn assessment(id: &str, course: &str, due: Option<&str>) -> Assessment {
         Assessment {
             id: id.into(),
             course_id: course.into(),
@@ -519,6 +479,8 @@ mod tests {
             kind: AssessmentKind::Quiz,
             max_score: 50.0,
             pass_score: 25.0,
+            due_at: due.map(ts),
+            weight: None,
             items: vec![],
         }
     }
@@ -536,7 +498,8 @@ mod tests {
         }
     }
 
-    /// u1 enrolled in c1 (4 items, 14 expected hours = 7 weeks at 2 h/week) on 2025-06-01.
+    /// u1 enrolled in c1 (4 items) on 2025-06-01. c1's assessments are due on 05-25 (before
+    /// the enrollment), 06-09, 06-19, 06-29 and 07-10 (after asOf).
     fn example() -> Dataset {
         Dataset {
             courses: vec![course("c1", 14.0), course("c2", 5.0)],
@@ -555,30 +518,28 @@ mod tests {
                 EnrollmentStatus::InProgress,
             )],
             assessments: vec![
-                assessment("a1", "c1"),
-                assessment("a2", "c1"),
-                assessment("b1", "c2"),
+                assessment("a0", "c1", Some("2025-05-25T00:00:00Z")),
+                assessment("a1", "c1", Some("2025-06-09T00:00:00Z")),
+                assessment("a2", "c1", Some("2025-06-19T00:00:00Z")),
+                assessment("a3", "c1", Some("2025-06-29T00:00:00Z")),
+                assessment("a4", "c1", Some("2025-07-10T00:00:00Z")),
+                assessment("b1", "c2", Some("2025-06-05T00:00:00Z")),
             ],
             attempts: vec![
-                attempt("t1", "a1", 1, "2025-06-10T10:00:00Z", 20.0), // 0.4
+                attempt("t1", "a1", 1, "2025-06-10T10:00:00Z", 20.0), // 0.4, a day late
                 attempt("t2", "a1", 2, "2025-06-11T10:00:00Z", 50.0), // retake: ignored
                 attempt("t3", "a2", 1, "2025-06-20T10:00:00Z", 40.0), // 0.8
                 attempt("t4", "b1", 1, "2025-06-21T10:00:00Z", 0.0),  // other course
-                attempt("t5", "a2", 2, "2025-07-01T10:00:00Z", 0.0),  // after asOf
+                attempt("t5", "a3", 1, "2025-07-01T10:00:00Z", 0.0),  // after asOf
             ],
             events: vec![
-                timed("i1", Verb::Completed, "2025-05-20T10:00:00Z", Some(600.0)), // before start
-                timed("i2", Verb::Experienced, "2025-06-18T10:00:00Z", None),      // gap 20 min
-                timed("i2", Verb::Completed, "2025-06-18T10:20:00Z", None), // gap 10 min → x1
-                timed("x1", Verb::Experienced, "2025-06-18T10:30:00Z", Some(900.0)), // c2
-                timed(
-                    "i3",
-                    Verb::Experienced,
-                    "2025-06-25T09:00:00Z",
-                    Some(3600.0),
-                ),
-                timed("i3", Verb::Completed, "2025-06-28T12:00:00Z", None), // last: 0 s
-                timed("i4", Verb::Completed, "2025-07-02T12:00:00Z", None), // after asOf
+                event("u1", "i1", Verb::Completed, "2025-05-20T10:00:00Z"), // before start
+                event("u1", "i2", Verb::Experienced, "2025-06-18T10:00:00Z"),
+                event("u1", "i2", Verb::Completed, "2025-06-18T10:20:00Z"),
+                event("u1", "x1", Verb::Experienced, "2025-06-18T10:30:00Z"), // c2
+                event("u1", "i3", Verb::Experienced, "2025-06-25T09:00:00Z"),
+                event("u1", "i3", Verb::Completed, "2025-06-28T12:00:00Z"),
+                event("u1", "i4", Verb::Completed, "2025-07-02T12:00:00Z"), // after asOf
             ],
             ..Dataset::default()
         }
@@ -592,16 +553,13 @@ mod tests {
         let row = features_at(&idx, e, ts(AS_OF), &Config::default());
         assert_eq!(row.names, FEATURE_NAMES);
         // Last course event 2025-06-28T12:00 → 2 days before asOf.
-        close(row.values[0], 2.0);
+        close(row.values[DAYS_SINCE], 2.0);
         // Day bins back from asOf: 06-28T12:00 → 2, 06-25T09:00 → 5, 06-18 → 12: 3 of 14.
-        close(row.values[1], 3.0 / 14.0);
-        // 1,200 + 600 (to the c2 event) + 3,600 + 0 seconds = 1.5 h.
-        close(row.values[2], 1.5_f64.ln_1p());
-        // Elapsed 29.5 days of 49; items i1 (before start, still done), i2, i3 of 4.
-        close(row.values[PACE_GAP], 29.5 / 49.0 - 3.0 / 4.0);
+        close(row.values[ACTIVE_DAYS], 3.0 / 14.0);
         // First attempts 0.4 and 0.8.
-        close(row.values[4], 0.6);
-        assert_eq!(row.values[5], 0.0);
+        close(row.values[MEAN_SCORE], 0.6);
+        // Due since the enrollment and by asOf: a1, a2, a3; submitted a1 (late) and a2.
+        close(row.values[SUBMITTED_SHARE], 2.0 / 3.0);
         assert!(!row.any_missing());
     }
 
@@ -610,20 +568,28 @@ mod tests {
         let data = example();
         let idx = data.index();
         let e = &data.enrollments[0];
-        let t = ts("2025-06-18T10:20:00Z");
+        let t = ts("2025-06-09T12:00:00Z");
         let row = features_at(&idx, e, t, &Config::default());
-        close(row.values[0], 0.0);
-        close(row.values[1], 1.0 / 14.0);
-        // The 10:20 event's gap to 10:30 is not visible yet: only the 1,200 s of 10:00.
-        close(row.values[2], (1200.0_f64 / 3600.0).ln_1p());
-        close(
-            row.values[PACE_GAP],
-            (17.0 + 10.0 / 24.0 + 20.0 / 1440.0) / 49.0 - 2.0 / 4.0,
+        // No course activity yet: inactive since the start, 8.5 days.
+        close(row.values[DAYS_SINCE], 8.5);
+        assert_eq!(row.values[ACTIVE_DAYS], 0.0);
+        // a1 is due, its attempt comes the next day: nothing scored, nothing submitted.
+        assert!(row.missing[MEAN_SCORE]);
+        assert_eq!(row.values[MEAN_SCORE], 0.0);
+        assert_eq!(
+            (row.values[SUBMITTED_SHARE], row.missing[SUBMITTED_SHARE]),
+            (0.0, false)
         );
-        close(row.values[4], 0.4);
         // The same instant read from a trace built up to asOf gives the same row.
         let trace = EnrollmentTrace::new(&idx, e, ts(AS_OF), &Config::default());
         assert_eq!(trace.features_at(t), row);
+        let later = ts("2025-06-18T10:20:00Z");
+        let row = trace.features_at(later);
+        close(row.values[DAYS_SINCE], 0.0);
+        close(row.values[ACTIVE_DAYS], 1.0 / 14.0);
+        close(row.values[MEAN_SCORE], 0.4);
+        close(row.values[SUBMITTED_SHARE], 1.0);
+        assert_eq!(row, features_at(&idx, e, later, &Config::default()));
     }
 
     #[test]
@@ -644,12 +610,66 @@ mod tests {
             ts(AS_OF),
             &Config::default(),
         );
-        close(row.values[0], 10.0);
-        assert_eq!((row.values[1], row.values[2]), (0.0, 0.0));
-        assert_eq!((row.values[4], row.values[5]), (0.0, 1.0));
-        // Unknown course: no items, no expected duration: paceGap missing.
-        assert!(row.missing[PACE_GAP] && row.any_missing());
-        assert_eq!(row.values[PACE_GAP], 0.0);
+        close(row.values[DAYS_SINCE], 10.0);
+        assert_eq!(row.values[ACTIVE_DAYS], 0.0);
+        // No attempt and no assessment due: both missing, stored as 0.
+        assert!(row.missing[MEAN_SCORE] && row.missing[SUBMITTED_SHARE]);
+        assert_eq!(
+            (row.values[MEAN_SCORE], row.values[SUBMITTED_SHARE]),
+            (0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn assessments_without_a_due_date_leave_the_submitted_share_missing() {
+        let mut data = example();
+        data.assessments.iter_mut().for_each(|a| a.due_at = None);
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        assert!(row.missing[SUBMITTED_SHARE]);
+        close(row.values[MEAN_SCORE], 0.6);
+    }
+
+    #[test]
+    fn an_unscored_attempt_counts_as_submitted_but_not_in_the_mean_score() {
+        let mut data = example();
+        data.attempts
+            .push(attempt("t6", "a3", 1, "2025-06-29T10:00:00Z", f64::NAN));
+        // An assessment listed twice counts once.
+        data.assessments
+            .push(assessment("a3", "c1", Some("2025-06-29T00:00:00Z")));
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        close(row.values[SUBMITTED_SHARE], 1.0);
+        close(row.values[MEAN_SCORE], 0.6);
+    }
+
+    #[test]
+    fn a_formative_assessment_counts_as_submitted_but_not_in_the_mean_score() {
+        let mut data = example();
+        for a in &mut data.assessments {
+            if a.id == "a1" {
+                a.weight = Some(0.0);
+            } else {
+                a.weight = Some(20.0);
+            }
+        }
+        let row = features_at(
+            &data.index(),
+            &data.enrollments[0],
+            ts(AS_OF),
+            &Config::default(),
+        );
+        close(row.values[MEAN_SCORE], 0.8);
+        close(row.values[SUBMITTED_SHARE], 2.0 / 3.0);
     }
 
     #[test]
@@ -670,20 +690,7 @@ mod tests {
             ts(AS_OF),
             &Config::default(),
         );
-        assert_eq!(row.values[0], 60.0);
-    }
-
-    #[test]
-    fn a_due_date_sets_the_expected_span() {
-        let mut data = example();
-        data.enrollments[0].due_at = Some(ts("2025-06-21T00:00:00Z")); // 20 days
-        let row = features_at(
-            &data.index(),
-            &data.enrollments[0],
-            ts(AS_OF),
-            &Config::default(),
-        );
-        close(row.values[PACE_GAP], 1.0 - 0.75); // elapsed beyond due: clipped at 1
+        assert_eq!(row.values[DAYS_SINCE], 60.0);
     }
 
     fn ended(status: EnrollmentStatus, end: Option<&str>, due: Option<&str>) -> Enrollment {
@@ -759,7 +766,7 @@ mod tests {
             None,
             Some("2025-05-20T00:00:00Z"),
         );
-        let events = vec![timed("i1", Verb::Experienced, "2025-05-25T00:00:00Z", None)];
+        let events = vec![event("u1", "i1", Verb::Experienced, "2025-05-25T00:00:00Z")];
         assert_eq!(
             outcome_of(&open, events),
             Some(Outcome {
@@ -769,7 +776,7 @@ mod tests {
             })
         );
         // Activity 20 days ago: not yet.
-        let recent = vec![timed("i1", Verb::Experienced, "2025-06-10T12:00:00Z", None)];
+        let recent = vec![event("u1", "i1", Verb::Experienced, "2025-06-10T12:00:00Z")];
         assert_eq!(outcome_of(&open, recent), None);
         // Due in the future: running.
         let running = ended(

@@ -374,6 +374,8 @@ mod tests {
             kind: AssessmentKind::Quiz,
             max_score: max,
             pass_score: max / 2.0,
+            due_at: None,
+            weight: None,
             items: vec![],
         }
     }

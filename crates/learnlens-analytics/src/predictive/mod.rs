@@ -64,24 +64,27 @@ mod properties {
             })
     }
 
-    /// [`arb_dataset`] plus assessments of c0/c1 and attempts on them.
+    /// [`arb_dataset`] plus assessments of c0/c1 (some with a due date) and attempts on them.
     fn arb_data() -> impl Strategy<Value = Dataset> {
         (
             arb_dataset(),
-            proptest::collection::vec(measure(100.0), 4),
+            proptest::collection::vec((measure(100.0), proptest::option::of(time())), 4),
             proptest::collection::vec(arb_attempt(), 0..14),
         )
-            .prop_map(|(mut data, max_scores, attempts)| {
-                data.assessments = max_scores
+            .prop_map(|(mut data, schedule, attempts)| {
+                data.assessments = schedule
                     .into_iter()
                     .enumerate()
-                    .map(|(i, max)| Assessment {
+                    .map(|(i, (max, due_at))| Assessment {
                         id: format!("a{i}"),
                         course_id: if i % 2 == 0 { "c0" } else { "c1" }.into(),
                         content_item_id: None,
                         kind: AssessmentKind::Quiz,
                         max_score: max,
                         pass_score: 0.0,
+                        due_at,
+                        // a3 is formative: its scores never count.
+                        weight: (i == 3).then_some(0.0),
                         items: vec![],
                     })
                     .collect();
@@ -96,9 +99,9 @@ mod properties {
             version: "v".into(),
             features: FEATURE_NAMES.iter().map(|s| (*s).to_owned()).collect(),
             intercept: -0.5,
-            coefficients: vec![0.4, -0.9, -0.3, 0.8, -0.6, 0.2],
-            means: vec![12.0, 0.3, 0.8, 0.1, 0.5, 0.5],
-            scales: vec![9.0, 0.25, 0.6, 0.3, 0.2, 0.5],
+            coefficients: vec![0.4, -0.9, -0.6, -0.8],
+            means: vec![12.0, 0.3, 0.5, 0.6],
+            scales: vec![9.0, 0.25, 0.2, 0.3],
             trained_as_of: arb_as_of(),
             window_start: arb_as_of(),
             window_end: arb_as_of(),
@@ -230,9 +233,10 @@ mod properties {
                 let row = trace.features_at(t);
                 prop_assert_eq!(&row, &features::features_at(&idx, e, t, &cfg));
                 prop_assert!(non_finite_paths(&row).is_empty());
-                prop_assert!((0.0..=60.0).contains(&row.values[0]));
-                prop_assert!((0.0..=1.0).contains(&row.values[1]));
-                prop_assert!((-1.0..=1.0).contains(&row.values[features::PACE_GAP]));
+                prop_assert!((0.0..=60.0).contains(&row.values[features::DAYS_SINCE]));
+                for i in [features::ACTIVE_DAYS, features::MEAN_SCORE, features::SUBMITTED_SHARE] {
+                    prop_assert!((0.0..=1.0).contains(&row.values[i]));
+                }
             }
         }
     }

@@ -517,6 +517,8 @@ pub(crate) mod testdata {
 
     pub fn assessment(id: &str, course: &str, kind: AssessmentKind, max: f64) -> Assessment {
         Assessment {
+            due_at: None,
+            weight: None,
             id: id.into(),
             course_id: course.into(),
             content_item_id: None,

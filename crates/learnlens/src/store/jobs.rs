@@ -362,38 +362,45 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Cancels a queued job at once, or flags a running one.
+    /// Cancels a queued job at once, or flags a running one. Single-statement steps, no
+    /// read-then-write transaction: the job may move on between them (claimed, finished), and
+    /// each step only acts on the state it names.
     pub async fn cancel_job(&self, id: &str, now: DateTime<Utc>) -> StoreResult<CancelOutcome> {
         let now = DbTime::from(now);
-        let status: Option<String> = on_pool!(self, pool => {
-            let mut tx = pool.begin().await?;
-            let status: Option<String> = sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+        let cancelled = on_pool!(self, pool => {
+            sqlx::query("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE id = $2 AND status = 'queued'")
+                .bind(now)
                 .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            match status.as_deref() {
-                Some("queued") => {
-                    sqlx::query("UPDATE jobs SET status = 'cancelled', finished_at = $1 WHERE id = $2 AND status = 'queued'")
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Some("running") => {
-                    sqlx::query("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1 AND status = 'running'")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                _ => {}
-            }
-            tx.commit().await?;
-            status
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
-        Ok(match status.as_deref() {
+        if cancelled == 1 {
+            return Ok(CancelOutcome::Cancelled);
+        }
+        let flagged = on_pool!(self, pool => {
+            sqlx::query("UPDATE jobs SET cancel_requested = TRUE WHERE id = $1 AND status = 'running'")
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if flagged == 1 {
+            return Ok(CancelOutcome::Requested);
+        }
+        let status: Option<String> = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        Ok(match status {
             None => CancelOutcome::NotFound,
-            Some("queued") => CancelOutcome::Cancelled,
-            Some("running") => CancelOutcome::Requested,
+            // Retried from the queue between our two updates (a failure with attempts left):
+            // cancel it there.
+            Some(s) if s == "queued" || s == "running" => {
+                Box::pin(self.cancel_job(id, now.0)).await?
+            }
             Some(_) => CancelOutcome::AlreadyFinished,
         })
     }

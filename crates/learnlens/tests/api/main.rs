@@ -1,5 +1,6 @@
 //! The integration tests: one binary, the real application over real HTTP, a fresh database
-//! per test on SQLite and PostgreSQL, Redis where a test needs it.
+//! per test on SQLite and PostgreSQL, Redis where a test needs it; and the OULAD reader on the
+//! real data set when it is present.
 
 mod helpers;
 
@@ -12,6 +13,7 @@ mod http;
 mod jobs;
 mod jwks;
 mod operations;
+mod oulad;
 mod queue;
 mod ratelimit;
 mod sources;

@@ -602,6 +602,8 @@ impl Generator {
         let asm = &w.assessments[a as usize];
         let id = Self::assessment_id(a);
         Assessment {
+            due_at: None,
+            weight: None,
             course_id: w.courses[asm.course as usize].id.clone(),
             content_item_id: Some(self.item_id(asm.item)),
             kind: asm.kind,
