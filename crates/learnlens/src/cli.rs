@@ -1,5 +1,6 @@
-//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list`. Options
-//! are flags or `LEARNLENS_*` environment variables and override the configuration files.
+//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list |
+//! analytics`. Options are flags or `LEARNLENS_*` environment variables and override the
+//! configuration files.
 
 use std::io::BufRead as _;
 use std::net::SocketAddr;
@@ -67,6 +68,23 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Compute analytics over a dataset file and print them as JSON (no database, no sources):
+    /// every kind over every applicable subject, as the reference check reads them.
+    Analytics(AnalyticsArgs),
+}
+
+/// Arguments of `learnlens analytics`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyticsArgs {
+    /// A `Dataset` JSON file (the entities of sources.md, e.g. from `learnlens dataset`).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// The `asOf` of every analytic, RFC 3339 (e.g. 2026-11-26T00:00:00Z).
+    #[arg(long)]
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    /// Comma-separated analytics.md names (default: every kind of the catalogue).
+    #[arg(long)]
+    pub kinds: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +141,16 @@ impl Cli {
     }
 }
 
+/// Runs `learnlens analytics` with the `[analytics]` settings of the configuration.
+pub fn analytics(config: &Config, args: &AnalyticsArgs) -> anyhow::Result<()> {
+    crate::refcheck::main(
+        &args.dataset,
+        args.as_of,
+        args.kinds.as_deref(),
+        &config.analytics,
+    )
+}
+
 /// Runs a command other than `serve`.
 pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let store = Store::connect(&config.database_url(), 2).await?;
@@ -130,6 +158,7 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
+        Command::Analytics(args) => analytics(&config, &args)?,
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {
             id,

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod ratelimit;
 pub mod redis_client;
+pub mod refcheck;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
+        Command::Analytics(args) => cli::analytics(&config, &args),
         command => cli::run_admin(config, command).await,
     }
 }
