@@ -35,7 +35,10 @@ pub fn parse_kinds(list: Option<&str>) -> anyhow::Result<Vec<AnalyticsKind>> {
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
         let Some(k) = AnalyticsKind::from_name(name) else {
             let known: Vec<&str> = AnalyticsKind::ALL.iter().map(|k| k.name()).collect();
-            bail!("unknown analytics kind {name:?}; known: {}", known.join(", "));
+            bail!(
+                "unknown analytics kind {name:?}; known: {}",
+                known.join(", ")
+            );
         };
         if !kinds.contains(&k) {
             kinds.push(k);
@@ -127,8 +130,7 @@ pub fn run(
 
 /// Reads a [`Dataset`] JSON file.
 pub fn read_dataset(path: &Path) -> anyhow::Result<Dataset> {
-    let file =
-        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let file = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
     serde_json::from_reader(std::io::BufReader::new(file))
         .with_context(|| format!("parsing {} as a dataset", path.display()))
 }
@@ -155,13 +157,17 @@ mod tests {
     use super::*;
 
     fn fixture() -> Dataset {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/refcheck-dataset.json");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/refcheck-dataset.json");
         read_dataset(&path).expect("the committed fixture parses")
     }
 
     #[test]
     fn kinds_parse_by_name_and_reject_unknown_ones() {
-        assert_eq!(parse_kinds(None).expect("all").len(), AnalyticsKind::ALL.len());
+        assert_eq!(
+            parse_kinds(None).expect("all").len(),
+            AnalyticsKind::ALL.len()
+        );
         assert_eq!(
             parse_kinds(Some("skillDemand, learnerVelocity,skillDemand")).expect("two"),
             vec![AnalyticsKind::LearnerVelocity, AnalyticsKind::SkillDemand]
@@ -173,8 +179,13 @@ mod tests {
     fn every_kind_is_computed_for_every_subject_of_the_fixture() {
         let data = fixture();
         let as_of = "2026-11-26T00:00:00Z".parse().expect("time");
-        let doc = run(&data, as_of, AnalyticsKind::ALL.as_slice(), &Config::default())
-            .expect("runs");
+        let doc = run(
+            &data,
+            as_of,
+            AnalyticsKind::ALL.as_slice(),
+            &Config::default(),
+        )
+        .expect("runs");
         for k in AnalyticsKind::ALL {
             let per = &doc["results"][k.name()];
             let subjects = subjects(&data, k);
