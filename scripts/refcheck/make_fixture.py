@@ -410,11 +410,126 @@ class Gen:
             "submittedAt": iso(self.start + timedelta(days=90)), "score": 3.0,
             "passed": True, "responses": []})
 
+    # -----------------------------------------------------------------------------------
+    def edges(self):
+        """Records at the edges of the definitions, where two readings of a rule part ways."""
+        r, d, a = self.r, self.d, self.as_of
+        learners = [lr for lr in self.learners if not lr.get("passive")]
+        # Fractional seconds on a tenth of the events.
+        for ev in d["events"][::10]:
+            t = parse(ev["timestamp"]) + timedelta(milliseconds=r.randint(1, 999))
+            ev["timestamp"] = t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        u0, u1, u2, u3, u4, u5 = (lr["id"] for lr in learners[:6])
+        item = self.course_items["c-common"][0]["id"]
+        item2 = self.course_items["c-common"][1]["id"]
+
+        def ev(uid, verb, obj, t, **kw):
+            e = {"userId": uid, "verb": verb, "objectId": obj, "timestamp": t}
+            e.update(kw)
+            d["events"].append(e)
+        # Exactly at asOf, exactly on a week and a day boundary, and 1 ms inside them.
+        ev(u0, "experienced", item, iso(a))
+        ev(u0, "completed", item2, iso(a - timedelta(days=7)), courseId="c-common")
+        ev(u1, "experienced", item, iso(a - timedelta(days=1)))
+        ev(u1, "experienced", item, iso(a - timedelta(days=14)) [:-1] + ".001Z")
+        # Sessions: a gap of exactly 30 min continues, 30 min 1 s ends; invalid and 0 durations.
+        t0 = a - timedelta(days=3, hours=5)
+        ev(u2, "launched", item, iso(t0), courseId="c-common")
+        ev(u2, "experienced", item, iso(t0 + timedelta(minutes=30)), durationSec=-5.0)
+        ev(u2, "experienced", item, iso(t0 + timedelta(minutes=60, seconds=1)), durationSec=0.0)
+        ev(u2, "progressed", item2, iso(t0 + timedelta(minutes=70)), completion=True)
+        ev(u2, "experienced", "no-such-item", iso(t0 + timedelta(minutes=75)))
+        ev(u2, "experienced", item2, iso(t0 + timedelta(minutes=80)), durationSec=99999.0)
+        # A course without content items, a content item without duration, a zero-max quiz.
+        d["courses"].append({"id": "c-empty", "title": "Reading list", "trainerId": "t2",
+                             "orgId": "o2", "skills": [{"skillId": "s8", "level": 2.0}],
+                             "modules": [], "expectedDurationHours": 5.0,
+                             "isMandatory": False})
+        d["courses"].append(dict(d["courses"][0], title="Duplicate id: ignored",
+                                 trainerId="t3"))
+        d["contentItems"].append({"id": "c-sec-i99", "courseId": "c-sec", "moduleId": "c-sec-m1",
+                                  "type": "text", "expectedDurationMin": 0.0,
+                                  "skillIds": ["s4"]})
+        ev(u3, "completed", "c-sec-i99", iso(a - timedelta(days=5)))
+        d["assessments"].append({"id": "c-sec-zero", "courseId": "c-sec", "kind": "quiz",
+                                 "maxScore": 0.0, "passScore": 0.0, "items": [
+                                     {"itemId": "z1", "skillIds": ["s4"], "maxPoints": 0.0}]})
+        n = len(d["enrollments"])
+        for i, (uid, cid, status, extra) in enumerate([
+                (u4, "c-empty", "in_progress", {}),
+                (u5, "c-empty", "enrolled", {"dueAt": iso(a - timedelta(days=80))}),
+                (u4, "c-gone", "in_progress", {}),
+                (u3, "c-intro", "dropped", {}),
+        ]):
+            e = {"id": f"e{n + i + 1:04d}x", "userId": uid, "courseId": cid,
+                 "enrolledAt": iso(a - timedelta(days=60 + 10 * i)), "status": status,
+                 "progress": 0.3, "assignedBy": "self"}
+            e.update(extra)
+            d["enrollments"].append(e)
+
+        def att(aid, uid, no, t, score, passed, responses=()):
+            self.n_attempt += 1
+            d["attempts"].append({"id": f"at{self.n_attempt:05d}x", "assessmentId": aid,
+                                  "userId": uid, "attemptNo": no, "submittedAt": t,
+                                  "score": score, "passed": passed,
+                                  "responses": list(responses)})
+        att("c-sec-zero", u3, 1, iso(a - timedelta(days=4)), 1.0, True)
+        # Attempt numbers that disagree with time (attempt 2 submitted first), a tie in time,
+        # a score above maxScore and a negative one, duplicate responses to one item.
+        q = next(x for x in d["assessments"] if x["id"] == "c-intro-qz-i2")
+        qi = [i["itemId"] for i in q["items"]]
+        t1 = a - timedelta(days=9)
+        att(q["id"], u4, 2, iso(t1), q["maxScore"] + 3, True,
+            [{"itemId": qi[0], "points": 1.0, "correct": True},
+             {"itemId": qi[0], "points": 0.0, "correct": False}])
+        att(q["id"], u4, 3, iso(t1), -2.0, False, [{"itemId": qi[1], "points": 0.0,
+                                                     "correct": False}])
+        att(q["id"], u4, 4, iso(t1 + timedelta(days=1)), q["maxScore"] / 2, False)
+        # Pre after post (out of order) and a pre-test at the ceiling.
+        pre = next(x for x in d["assessments"] if x["id"] == "c-lead-pre")
+        post = next(x for x in d["assessments"] if x["id"] == "c-lead-post")
+        for uid, pre_score, pre_at, post_at in [
+                (u0, 5.0, a - timedelta(days=20), a - timedelta(days=30)),
+                (u1, pre["maxScore"], a - timedelta(days=40), a - timedelta(days=30))]:
+            d["enrollments"].append({"id": f"e-lead-{uid}", "userId": uid, "courseId": "c-lead",
+                                     "enrolledAt": iso(a - timedelta(days=45)),
+                                     "status": "completed",
+                                     "completedAt": iso(a - timedelta(days=29)),
+                                     "progress": 1.0, "assignedBy": "mandatory",
+                                     "dueAt": iso(a - timedelta(days=25))})
+            att(pre["id"], uid, 1, iso(pre_at), pre_score, True)
+            att(post["id"], uid, 1, iso(post_at), post["maxScore"] * 0.8, True)
+        # A learner with a perfect series (Holt/OLS forecasts at the ceiling).
+        for k, asm in enumerate([x for x in d["assessments"] if x["courseId"] == "c-data"]):
+            att(asm["id"], u5, 1, iso(a - timedelta(days=50 - 3 * k)), asm["maxScore"], True)
+        # Directory oddities: an unknown job role, a goal of weight 0, a requirement with
+        # target 0 and one with a negative weight, negative and future skill levels, a
+        # duplicate user id, a user created after asOf.
+        for u in d["users"]:
+            if u["id"] == u5:
+                u["jobRoleId"] = "no-such-role"
+        d["organizations"][0]["strategicGoals"].append(
+            {"skillId": "s8", "weight": 0.0, "targetLevel": 3.0, "scope": "all"})
+        d["jobRoles"][0]["requirements"] += [
+            {"skillId": "s8", "targetLevel": 0.0, "weight": 1.0},
+            {"skillId": "s6", "targetLevel": 2.0, "weight": -1.0}]
+        d["userSkills"] += [
+            {"userId": u0, "skillId": "s6", "currentLevel": -1.0, "source": "assessed",
+             "updatedAt": iso(a - timedelta(days=100))},
+            {"userId": u1, "skillId": "s1", "currentLevel": 5.0, "source": "assessed",
+             "updatedAt": iso(a + timedelta(days=3))}]
+        dup = dict(d["users"][0], name="Duplicate id: ignored", orgId="o2")
+        d["users"].append(dup)
+        d["users"].append({"id": "u-future", "orgId": "o1", "email": "f@o1.test",
+                           "name": "Joins later", "roles": ["learner"], "status": "active",
+                           "department": "eng", "createdAt": iso(a + timedelta(days=10))})
+
     def build(self):
         self.directory()
         self.catalog()
         self.people_skills()
         self.learning()
+        self.edges()
         # The dataset's order is the sources' order, not time order: shuffle the events.
         self.r.shuffle(self.d["events"])
         return self.d
