@@ -1745,6 +1745,147 @@ def check_org_performance(C, D, oid, O, as_of):
 
 
 # ---------------------------------------------------------------------------------------------
+# 15. peerComparison
+# ---------------------------------------------------------------------------------------------
+
+PEER_METRICS = ["engagementScore", "currentVelocity", "meanFirstAttemptScore", "masteryRatio"]
+COHORT_CHAIN = ["job_role", "department", "organization"]
+
+
+def snapshot_day(t):
+    return t - t % (DAY * NS)
+
+
+def first_attempt_mean(D, uid, as_of):
+    """performanceAnalytics' meanFirstAttemptScore: per assessment the valid attempt with the
+    lowest attemptNo (then submittedAt, id), score/maxScore clamped."""
+    first = {}
+    for a in D.att_by_user.get(uid, []):
+        asm = D.assessments.get(a["assessmentId"])
+        if a["_t"] > as_of or asm is None or scaled(a, asm) is None:
+            continue
+        k = (a["attemptNo"], a["_t"], a["id"])
+        if a["assessmentId"] not in first or k < first[a["assessmentId"]][0]:
+            first[a["assessmentId"]] = (k, scaled(a, asm))
+    return mean([s for _, s in first.values()])
+
+
+def mastery_ratio(D, uid, as_of):
+    by_skill, *_ = evidence(D, uid, as_of)
+    user = D.users.get(uid)
+    targets = set(user_targets(D, user, as_of)["skillId"]) if user else set()
+    tracked = sorted(set(by_skill) | targets)
+    if not tracked:
+        return None
+    mastered = sum(1 for s in tracked
+                   if bkt_numpy([c for c, _ in by_skill.get(s, [])])["final"] >= MASTERY)
+    return mastered / len(tracked)
+
+
+def peer_values(D, uid, day):
+    _, units, _, _, _ = unit_series(D, uid, day, VEL_W)
+    return [engagement_ref(D, uid, day)["score"], mean(units[-VEL_CURRENT:]),
+            first_attempt_mean(D, uid, day), mastery_ratio(D, uid, day)]
+
+
+class PeerRef:
+    """Values of every member of an organisation at a daily snapshot, computed once."""
+
+    def __init__(self, D):
+        self.D = D
+        self.cache = {}
+
+    def values(self, uid, day):
+        if (uid, day) not in self.cache:
+            self.cache[(uid, day)] = peer_values(self.D, uid, day)
+        return self.cache[(uid, day)]
+
+
+def in_cohort(kind, subject, user):
+    if kind == "job_role":
+        return subject.get("jobRoleId") is not None and user.get("jobRoleId") == subject["jobRoleId"]
+    if kind == "department":
+        return subject.get("department") is not None and user.get("department") == subject["department"]
+    return user["orgId"] == subject["orgId"]
+
+
+def check_peer(C, D, uid, O, as_of, ref):
+    K = "peerComparison"
+    from pycanon import anonymity
+    day = snapshot_day(as_of)
+    C.t0(K, uid, "asOf (daily snapshot)", ts(O["asOf"]), day)
+    subject = D.users.get(uid)
+    if subject is None or subject["_created"] > day:
+        C.t0(K, uid, "status", O["status"], "insufficient_data")
+        C.t0(K, uid, "metrics", O["metrics"], [])
+        return
+    pool = members(D, subject["orgId"], day)
+    if not any(u is subject for u in pool):
+        pool = pool + [subject]
+    mine = ref.values(uid, day)
+    rows, finest = [], None
+    for j, name in enumerate(PEER_METRICS):
+        x = mine[j]
+        if x is None:
+            rows.append({"name": name, "value": None, "reason": "no_value"})
+            continue
+        chosen = None
+        for kind in COHORT_CHAIN:
+            group = [u for u in pool if in_cohort(kind, subject, u)
+                     and ref.values(u["id"], day)[j] is not None]
+            if len(group) >= K_ANON and len(group) - 1 >= K_ANON:
+                chosen = (kind, group)
+                break
+        if chosen is None:
+            rows.append({"name": name, "suppressed": True, "reason": "cohort_below_k"})
+            continue
+        kind, group = chosen
+        vals = np.array([ref.values(u["id"], day)[j] for u in group])
+        pr = float(st.percentileofscore(vals, x, kind="mean"))
+        q25, q50, q75 = np.quantile(vals, [0.25, 0.5, 0.75], method="linear")
+        rows.append({"name": name, "value": x, "percentile": int(min(100, max(0, math.floor(pr + 0.5 + 1e-9)))),
+                     "median": float(q50), "p25": float(q25), "p75": float(q75),
+                     "cohort": {"type": kind, "sizeBand": f"≥{K_ANON}"}, "_group": group})
+        finest = kind if finest is None else COHORT_CHAIN[min(COHORT_CHAIN.index(finest),
+                                                              COHORT_CHAIN.index(kind))]
+
+    def mrow(p, o, r):
+        C.t0(K, uid, p + ".name", o.get("name"), r["name"])
+        C.t0(K, uid, p + ".keys", sorted(o), sorted(k for k in r if not k.startswith("_")))
+        if "percentile" not in r:
+            for f in ("value", "suppressed", "reason"):
+                if f in r:
+                    C.t0(K, uid, p + "." + f, o.get(f), r[f])
+            return
+        for f in ("value", "median", "p25", "p75"):
+            C.t1(K, uid, p + "." + f, o.get(f), r[f])
+        C.t0(K, uid, p + ".percentile", o.get("percentile"), r["percentile"])
+        C.t0(K, uid, p + ".cohort", o.get("cohort"), r["cohort"])
+        # k-anonymity of what was released (analytics.md §15 property test): the cohort's
+        # members with the attributes that define it, the other one generalised ('*').
+        kind = r["cohort"]["type"]
+        df = pd.DataFrame([{"orgId": u["orgId"],
+                            "jobRoleId": u.get("jobRoleId") if kind == "job_role" else "*",
+                            "department": u.get("department") if kind == "department" else "*"}
+                           for u in r["_group"]])
+        k = int(anonymity.k_anonymity(df, ["orgId", "jobRoleId", "department"]))
+        C.row(K)["tols"].add("pycanon")
+        C.row(K)["values"] += 1
+        if k < K_ANON + 1:
+            C._fail(K, uid, p + " pycanon k_anonymity", k, K_ANON + 1, "released cohort below k+1")
+    C.seq(K, uid, "metrics", O["metrics"], rows, mrow)
+    C.t0(K, uid, "cohort", O["cohort"],
+         {"type": finest, "sizeBand": f"≥{K_ANON}"} if finest else None)
+    released = sum(1 for r in rows if "percentile" in r)
+    suppressed = sum(1 for r in rows if r.get("suppressed"))
+    status = "ok" if released else ("suppressed" if suppressed else "insufficient_data")
+    C.t0(K, uid, "status", O["status"], status)
+    n = O["n"]
+    C.t0(K, uid, "n", [n.get("metrics"), n.get("released"), n.get("suppressed"), n.get("unavailable")],
+         [len(rows), released, suppressed, len(rows) - released - suppressed])
+
+
+# ---------------------------------------------------------------------------------------------
 # 16. skillDemand
 # ---------------------------------------------------------------------------------------------
 
@@ -2225,7 +2366,8 @@ def main():
         C.row(kind)
         C.t0(kind, "-", "subjects", sorted(per), sorted(expected_subjects[subject_kind[kind]]))
         for subj, payload in per.items():
-            C.t0(kind, subj, "asOf", ts(payload.get("asOf")), as_of)
+            if kind != "peerComparison":  # its asOf is the daily snapshot, checked there
+                C.t0(kind, subj, "asOf", ts(payload.get("asOf")), as_of)
     # BKT first: skillGapMatrix's pMastery reads it.
     pybkt = None
     if args.pybkt_python and "masteryProgress" in results:
@@ -2259,7 +2401,15 @@ def main():
             check_drop_off(C, D, ours, as_of, learners)
         except Exception as exc:
             C._fail("dropOffRisk", "-", "exception", repr(exc), None, "reference check raised")
-    for extra in ("peerComparison", "recommendations"):
+    if "peerComparison" in results:
+        peer_ref = PeerRef(D)
+        for uid in sorted(results["peerComparison"]):
+            try:
+                check_peer(C, D, uid, results["peerComparison"][uid], as_of, peer_ref)
+            except Exception as exc:
+                C._fail("peerComparison", uid, "exception", repr(exc), None,
+                        "reference check raised")
+    for extra in ("recommendations",):
         if extra in results:
             C._fail(extra, "-", "checker", None, None,
                     "present in our output but this script has no reference for it yet")
@@ -2268,13 +2418,13 @@ def main():
     print(f"reference check at asOf {ours['asOf']}: {len(D.users_list)} users, "
           f"{len(D.raw.get('events', []))} events, {len(D.raw.get('attempts', []))} attempts"
           + ("; pyBKT cross-check on" if pybkt is not None else "; pyBKT cross-check off"))
-    hdr = f"{'analytic':<24}{'subjects':>9}{'values':>9}{'max |Δ|':>11}  {'tolerance':<10}{'result':<6}"
+    hdr = f"{'analytic':<24}{'subjects':>9}{'values':>9}{'max |Δ|':>11}  {'tolerance':<16}{'result':<6}"
     print(hdr)
     print("-" * len(hdr))
     bad = False
     for kind in ALL_ANALYTICS + [k for k in C.rows if k not in ALL_ANALYTICS]:
         if kind not in results and kind not in C.rows:
-            print(f"{kind:<24}{'-':>9}{'-':>9}{'-':>11}  {'-':<10}NOT CHECKED (absent from our output)")
+            print(f"{kind:<24}{'-':>9}{'-':>9}{'-':>11}  {'-':<16}NOT CHECKED (absent from our output)")
             continue
         r = C.row(kind)
         subjects = len(r["subjects"] - {"-"})
@@ -2284,7 +2434,7 @@ def main():
         elif r["values"] == 0 or subjects == 0:
             res, bad = "FAIL (nothing compared)", True
         tols = "/".join(sorted(r["tols"]))
-        print(f"{kind:<24}{subjects:>9}{r['values']:>9}{r['max']:>11.2e}  {tols:<10}{res}")
+        print(f"{kind:<24}{subjects:>9}{r['values']:>9}{r['max']:>11.2e}  {tols:<16}{res}")
     if C.failures:
         print(f"\n{len(C.failures)} failed comparison(s); first {args.max_failures}:")
         for kind, subj, path, o, rf, why in C.failures[:args.max_failures]:
