@@ -390,11 +390,19 @@ def linregress_ref(y):
     x = np.arange(n, dtype=float)
     res = st.linregress(x, np.asarray(y, dtype=float))
     const = all(v == y[0] for v in y)
+    stderr, p = float(res.stderr), float(res.pvalue)
+    if n >= 3 and not const and 1 - float(res.rvalue) ** 2 < 1e-6:
+        # scipy derives stderr and p from r (√((1 − r²)·…), t = r·√(df/((1 − r + TINY)(1 + r +
+        # TINY)))), which cancels for a (near-)perfect fit: y = [0.4, 0.3, 0.2] gives stderr
+        # 2.1e-9 and p 1.3e-8 where the residuals (rounding only) give 1.2e-16. There the
+        # reference is statsmodels OLS, which computes them from the residuals.
+        fit = sm.OLS(np.asarray(y, dtype=float), sm.add_constant(x)).fit()
+        stderr, p = float(fit.bse[1]), float(fit.pvalues[1])
     return {
         "slope": float(res.slope), "intercept": float(res.intercept),
         "r2": None if const else float(res.rvalue) ** 2,
-        "stderr": float(res.stderr) if n >= 3 else None,
-        "pValue": None if (const or n < 3) else float(res.pvalue),
+        "stderr": stderr if n >= 3 else None,
+        "pValue": None if (const or n < 3) else p,
     }
 
 
@@ -2295,16 +2303,19 @@ def check_forecast(C, D, uid, O, as_of):
                  min(1.0, max(0.0, float(fr["mean"].iloc[i]))))
             ref.append((h, float(point.iloc[i]), float(fr["pi_lower"].iloc[i]),
                         float(fr["pi_upper"].iloc[i])))
-    clamped = False
+    # `clamped` is a threshold on values known to T1 only: a forecast that is exactly 1 (or 0)
+    # comes out at 1 ± 2e-16 depending on the order of operations (statsmodels' least squares
+    # vs our closed form). A value within 1e-9 of a bound makes the flag indeterminate: either
+    # answer passes; otherwise the flag is compared exactly.
+    clamped, borderline = False, False
 
     def cl(v):
-        nonlocal clamped
+        nonlocal clamped, borderline
         if v is None:
             return None
         c = min(1.0, max(0.0, v))
-        # `clamped` is a threshold on values known to T1 only: statsmodels' least squares puts
-        # a perfect series' forecast at 1 + 2e-16, which is not a clamp of the exact value 1.
         clamped |= abs(c - v) > 1e-9
+        borderline |= min(abs(v), abs(v - 1.0)) <= 1e-9
         return c
     ref = [(h, cl(v), cl(lo), cl(hi)) for h, v, lo, hi in ref]
 
@@ -2314,7 +2325,7 @@ def check_forecast(C, D, uid, O, as_of):
         C.t1(K, uid, p + ".lower95", o["lower95"], r[2])
         C.t1(K, uid, p + ".upper95", o["upper95"], r[3])
     C.seq(K, uid, "forecasts", O["forecasts"], ref, frow)
-    C.t0(K, uid, "clamped", O["clamped"], clamped)
+    C.t0(K, uid, "clamped", O["clamped"] if (clamped or not borderline) else clamped, clamped)
 
 
 # ---------------------------------------------------------------------------------------------
