@@ -886,9 +886,15 @@ mod tests {
         let text = serde_json::to_string(&role).expect("serialises");
         let back: JobRole = serde_json::from_str(&text).expect("parses");
         assert_eq!(back.requirements[0].weight.to_bits(), weight.to_bits());
-        for x in [0.1_f64, 2.0 / 3.0, 1e-300, 123_456.789_012_345_68, 0.300_000_000_000_000_04] {
-            let parsed: f64 = serde_json::from_str(&serde_json::to_string(&x).expect("json"))
-                .expect("parses");
+        for x in [
+            0.1_f64,
+            2.0 / 3.0,
+            1e-300,
+            123_456.789_012_345_68,
+            0.300_000_000_000_000_04,
+        ] {
+            let parsed: f64 =
+                serde_json::from_str(&serde_json::to_string(&x).expect("json")).expect("parses");
             assert_eq!(parsed.to_bits(), x.to_bits(), "{x:e}");
         }
     }
