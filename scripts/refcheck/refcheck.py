@@ -2332,6 +2332,34 @@ def check_forecast(C, D, uid, O, as_of):
 # driver
 # ---------------------------------------------------------------------------------------------
 
+def print_nulls(results):
+    """Per analytic: how many subjects have each status and, for every field path (list
+    indices collapsed to []), how often it is null, so that a data set can be judged rich
+    enough: every analytic ok with non-null values for most subjects."""
+    def walk(v, path, out):
+        if path and isinstance(v, (dict, list)):
+            out[path][1] += 1
+        if isinstance(v, dict):
+            for k, x in v.items():
+                walk(x, f"{path}.{k}" if path else k, out)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, path + "[]", out)
+        else:
+            out[path][0 if v is None else 1] += 1
+    print("\nstatuses and null fields per analytic (null count / values):")
+    for kind, per in results.items():
+        statuses = defaultdict(int)
+        fields = defaultdict(lambda: [0, 0])
+        for payload in per.values():
+            statuses[payload.get("status")] += 1
+            walk({k: v for k, v in payload.items() if k not in ("n", "reasons", "asOf")}, "",
+                 fields)
+        st_ = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+        nulls = ", ".join(f"{p} {n}/{n + m}" for p, (n, m) in sorted(fields.items()) if n)
+        print(f"  {kind} [{st_}]: {nulls or 'no null field'}")
+
+
 def role_ids(D, role):
     return sorted({u["id"] for u in D.users_list if role in u.get("roles", [])})
 
@@ -2344,6 +2372,8 @@ def main():
                     help="python of a venv with pyBKT (requirements-pybkt.txt); optional")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("--max-failures", type=int, default=40)
+    ap.add_argument("--nulls", action="store_true",
+                    help="also print, per analytic, the statuses and the fields that are null")
     args = ap.parse_args()
     with open(args.dataset, encoding="utf-8") as f:
         D = Data(json.load(f))
@@ -2458,6 +2488,8 @@ def main():
         print(f"\n{len(C.failures)} failed comparison(s); first {args.max_failures}:")
         for kind, subj, path, o, rf, why in C.failures[:args.max_failures]:
             print(f"  {kind} [{subj}] {path}: ours={o!r} ref={rf!r} ({why})")
+    if args.nulls:
+        print_nulls(results)
     total = sum(r["values"] for r in C.rows.values())
     print(f"\n{total} values compared; {'FAILED' if bad else 'passed'}")
     return 1 if bad else 0
