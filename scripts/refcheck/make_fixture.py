@@ -502,6 +502,43 @@ class Gen:
         # A learner with a perfect series (Holt/OLS forecasts at the ceiling).
         for k, asm in enumerate([x for x in d["assessments"] if x["courseId"] == "c-data"]):
             att(asm["id"], u5, 1, iso(a - timedelta(days=50 - 3 * k)), asm["maxScore"], True)
+        # A global course with a post-test but no pre-test: no learning-gain pairs, so its
+        # effectiveness for recommendations falls back to completion rate × final score.
+        d["courses"].append({"id": "c-ethics", "title": "Ethics", "trainerId": "t2",
+                             "skills": [{"skillId": "s6", "level": 3.0},
+                                        {"skillId": "s7", "level": 2.0}],
+                             "modules": [{"id": "c-ethics-m1",
+                                          "contentItemIds": ["c-ethics-i1", "c-ethics-i2"]}],
+                             "expectedDurationHours": 2.0, "isMandatory": False})
+        d["contentItems"] += [
+            {"id": "c-ethics-i1", "courseId": "c-ethics", "moduleId": "c-ethics-m1",
+             "type": "video", "expectedDurationMin": 15.0, "skillIds": ["s6"]},
+            {"id": "c-ethics-i2", "courseId": "c-ethics", "moduleId": "c-ethics-m1",
+             "type": "lab", "expectedDurationMin": 60.0, "skillIds": ["s7"]}]
+        d["assessments"].append({"id": "c-ethics-post", "courseId": "c-ethics", "kind": "post",
+                                 "maxScore": 10.0, "passScore": 6.0, "items": [
+                                     {"itemId": "c-ethics-post-q1", "skillIds": ["s6"],
+                                      "maxPoints": 5.0},
+                                     {"itemId": "c-ethics-post-q2", "skillIds": ["s7"],
+                                      "maxPoints": 5.0}]})
+        for j, lr in enumerate(learners[6:14]):
+            start = a - timedelta(days=100 - j)
+            done = j % 4 != 3
+            e = {"id": f"e-ethics-{lr['id']}", "userId": lr["id"], "courseId": "c-ethics",
+                 "enrolledAt": iso(start), "progress": 1.0 if done else 0.5,
+                 "assignedBy": "self", "status": "completed" if done else "dropped"}
+            for k, iid in enumerate(["c-ethics-i1", "c-ethics-i2"][:2 if done else 1]):
+                ev(lr["id"], "completed", iid, iso(start + timedelta(days=1 + k)),
+                   courseId="c-ethics", durationSec=600.0)
+            if done:
+                e["completedAt"] = iso(start + timedelta(days=3))
+                sc = float(r.choice([4, 6, 7, 9, 10]))
+                att("c-ethics-post", lr["id"], 1, iso(start + timedelta(days=2, hours=20)), sc,
+                    sc >= 6.0, [{"itemId": "c-ethics-post-q1", "points": min(5.0, sc),
+                                 "correct": sc >= 5}])
+            else:
+                e["droppedAt"] = iso(start + timedelta(days=10))
+            d["enrollments"].append(e)
         # Directory oddities: an unknown job role, a goal of weight 0, a requirement with
         # target 0 and one with a negative weight, negative and future skill levels, a
         # duplicate user id, a user created after asOf.

@@ -152,6 +152,34 @@ class Checker:
             fn(f"{path}[{i}]", o, r)
 
 
+def check_order(C, kind, subject, path, ours, ref, key, ident):
+    """T0 check of an ordering by a float key known only to T1, then a row-by-row comparison.
+
+    `ref` is sorted by the definition (key descending or ascending, ties by id). Rows whose keys
+    lie within T1 of each other are a tie block: the definition breaks such a tie by id, but a
+    key computed in another order of operations (pandas' pairwise sums, statsmodels' lstsq) may
+    differ from ours in the last bits, so either order inside a block is accepted. Blocks must
+    appear in the same order. Returns (ours, ref) pairs matched by id for value comparisons."""
+    blocks, cur = [], []
+    for r in ref:
+        if cur and abs(key(r) - key(cur[0])) > 1e-9 * max(1.0, abs(key(cur[0]))):
+            blocks.append(cur)
+            cur = []
+        cur.append(r)
+    if cur:
+        blocks.append(cur)
+    ours_ids = [ident(o) for o in ours]
+    expected, pos = [], 0
+    for b in blocks:
+        ids = sorted(ident(r) for r in b)
+        got = ours_ids[pos:pos + len(b)]
+        expected += got if sorted(got) == ids else [ident(r) for r in b]
+        pos += len(b)
+    C.t0(kind, subject, path + " (order; ties within T1 in any order)", ours_ids, expected)
+    by_id = {ident(o): o for o in ours}
+    return [(by_id.get(ident(r)), r) for r in ref]
+
+
 def same(a, b):
     if isinstance(a, float) or isinstance(b, float):
         if a is None or b is None:
@@ -272,6 +300,9 @@ class Data:
                 out[x[key]].append(x)
             return out
 
+        self.raw_skills = {}
+        for sk in d.get("skills", []):
+            self.raw_skills.setdefault(sk["id"], sk["name"])
         self.orgs = by_id(d.get("organizations", []))
         self.roles = by_id(d.get("jobRoles", []))
         self.users = by_id(d.get("users", []))
@@ -586,7 +617,11 @@ def check_skill_gap(C, D, uid, O, as_of, bkt_states):
         C.t0(K, uid, p + ".status", o["status"], r["status"])
         st_ = bkt_states.get(r["skillId"])
         C.t1(K, uid, p + ".pMastery", o["pMastery"], st_["final"] if st_ else None)
-    C.seq(K, uid, "skills", O["skills"], rows, row)
+    pairs = check_order(C, K, uid, "skills", O["skills"], rows, lambda r: r["priority"],
+                        lambda r: r["skillId"])
+    for i, (o, r) in enumerate(pairs):
+        if o is not None:
+            row(f"skills[{r['skillId']}]", o, r)
     assessed = df[df["status"] != "unassessed"]
     if len(assessed) and assessed["importance"].sum() > 0:
         ratio = np.minimum(assessed["current"].astype(float), assessed["target"]) / assessed["target"]
@@ -596,7 +631,10 @@ def check_skill_gap(C, D, uid, O, as_of, bkt_states):
     C.t1(K, uid, "readiness", O["readiness"], readiness)
     C.t0(K, uid, "metCount", O["metCount"], int((df["status"] == "met").sum()))
     C.t0(K, uid, "unassessedCount", O["unassessedCount"], int((df["status"] == "unassessed").sum()))
-    C.t0(K, uid, "topGaps", O["topGaps"], list(df[df["gap"] > 0]["skillId"][:TOP_GAPS]))
+    # topGaps: the first 3 gap > 0 skills of the (order-checked) skills list.
+    C.t0(K, uid, "topGaps", O["topGaps"],
+         [o["skillId"] for o in O["skills"] if o["gap"] > 0][:TOP_GAPS])
+    C.t0(K, uid, "topGaps (set of skills with gap)", set(O["topGaps"]) <= set(df[df["gap"] > 0]["skillId"]), True)
     C.t0(K, uid, "status", O["status"], "ok" if len(df) else "insufficient_data")
     return df
 
@@ -948,8 +986,8 @@ def item_analysis_ref(D, asm, examinees):
     return out
 
 
-def check_content(C, D, uid, O, as_of):
-    K = "contentEffectiveness"
+def content_part_a(D, uid, as_of):
+    """contentEffectiveness part (a): per-item use, matched answers and the per-type rows."""
     events = D.events_until(uid, as_of)
     secs = time_on_task(events)
     uses = {}
@@ -974,12 +1012,6 @@ def check_content(C, D, uid, O, as_of):
                             "correct": bool(r["correct"])})
     n_correct = sum(1 for a in answers if a["correct"])
     overall = n_correct / len(answers) if answers else None
-
-    def ratio(u):
-        exp = item_hours(u["item"]) * 3600.0
-        if u["done"] is None or exp <= 0:
-            return None
-        return u["secs"] / exp
     rows = []
     window = POST_WINDOW_DAYS * DAY * NS
     for typ in TYPE_ORDER:
@@ -987,7 +1019,7 @@ def check_content(C, D, uid, O, as_of):
         if not us:
             continue
         done = [u for u in us if u["done"] is not None]
-        ratios = [r for r in (ratio(u) for u in done) if r is not None]
+        ratios = [r for r in (time_ratio(u) for u in done) if r is not None]
         npost = cpost = 0
         for a in answers:
             if any(u["done"] < a["at"] <= u["done"] + window and a["ci"] != u["item"]["id"]
@@ -1001,6 +1033,27 @@ def check_content(C, D, uid, O, as_of):
         rows.append({"type": typ, "started": len(us), "completed": len(done),
                      "completionRate": len(done) / len(us), "medianTimeRatio": median(ratios),
                      "postAccuracy": post, "lift": lift, "nResponses": npost})
+    best = None
+    for r in rows:
+        if r["lift"] is not None and (best is None or r["lift"] > best[1]):
+            best = (r["type"], r["lift"])
+    return dict(events=events, uses=uses, n_content=n_content, atts=atts, answers=answers,
+                unm=unm, n_correct=n_correct, rows=rows, best=best[0] if best else None)
+
+
+def time_ratio(u):
+    exp = item_hours(u["item"]) * 3600.0
+    if u["done"] is None or exp <= 0:
+        return None
+    return u["secs"] / exp
+
+
+def check_content(C, D, uid, O, as_of):
+    K = "contentEffectiveness"
+    A = content_part_a(D, uid, as_of)
+    events, uses, n_content, atts = A["events"], A["uses"], A["n_content"], A["atts"]
+    answers, unm, n_correct, rows = A["answers"], A["unm"], A["n_correct"], A["rows"]
+    ratio = time_ratio
 
     def trow(p, o, r):
         C.t0(K, uid, p + ".type", o["type"], r["type"])
@@ -1009,11 +1062,7 @@ def check_content(C, D, uid, O, as_of):
         for f in ("completionRate", "medianTimeRatio", "postAccuracy", "lift"):
             C.t1(K, uid, p + "." + f, o[f], r[f])
     C.seq(K, uid, "byType", O["byType"], rows, trow)
-    best = None
-    for r in rows:
-        if r["lift"] is not None and (best is None or r["lift"] > best[1]):
-            best = (r["type"], r["lift"])
-    C.t0(K, uid, "bestType", O["bestType"], best[0] if best else None)
+    C.t0(K, uid, "bestType", O["bestType"], A["best"])
     attempted = defaultdict(set)
     for a in atts:
         asm = D.assessments.get(a["assessmentId"])
@@ -1994,7 +2043,13 @@ def check_skill_demand(C, D, subject, O, as_of):
         for f in ("gapFrequency", "meanNormalizedGap", "gapMass", "strategicWeight",
                   "demandIndex", "supplyRatio"):
             C.t1(K, subject, p + "." + f, o.get(f), r[f])
-    C.seq(K, subject, "skills", O["skills"], ref, srow)
+    n_rel = len(released)
+    pairs = check_order(C, K, subject, "skills", O["skills"][:n_rel], released,
+                        lambda r: r["demandIndex"], lambda r: r["skillId"])
+    for o, r in pairs:
+        if o is not None:
+            srow(f"skills[{r['skillId']}]", o, r)
+    C.seq(K, subject, "skills(suppressed)", O["skills"][n_rel:], ref[n_rel:], srow)
     n = O["n"]
     C.t0(K, subject, "n", [n.get("users"), n.get("organizations"), n.get("skills"),
                            n.get("suppressedSkills")],
@@ -2329,6 +2384,141 @@ def check_forecast(C, D, uid, O, as_of):
 
 
 # ---------------------------------------------------------------------------------------------
+# 19. recommendations
+# ---------------------------------------------------------------------------------------------
+
+REC_PRIOR_C, REC_MAX_PER_SKILL, REC_BONUS = 10.0, 2, 1.1
+
+
+def compact(x):
+    s = f"{x:.2f}".rstrip("0").rstrip(".")
+    return "0" if s == "-0" else s
+
+
+def dominant_type(D, course):
+    totals = {}
+    for it in D.course_items(course):
+        t = totals.setdefault(it["type"], [0.0, 0])
+        t[0] += item_hours(it)
+        t[1] += 1
+    if not totals:
+        return None
+    # Largest total hours, then more items, then the earlier type.
+    return min(totals, key=lambda t: (-totals[t][0], -totals[t][1], TYPE_ORDER.index(t)))
+
+
+def course_gain(D, cid, as_of):
+    enrs = [e for e in D.enr_by_course.get(cid, []) if e["_enrolled"] <= as_of]
+    pre, post = [], []
+    for u in sorted({e["userId"] for e in enrs}):
+        r = pre_post(D, trainer_firsts(D, u, as_of), cid)
+        if r[0] == "pair":
+            pre.append(r[1])
+            post.append(r[2])
+    return gains_ref(pre, post)["hake"], len(pre)
+
+
+def check_recommendations(C, D, uid, O, as_of):
+    K = "recommendations"
+    user = D.users.get(uid)
+    if user is None or user["_created"] > as_of:
+        C.t0(K, uid, "status", O["status"], "insufficient_data")
+        C.t0(K, uid, "items", O["items"], [])
+        return
+    rows = user_targets(D, user, as_of)
+    if not len(rows):
+        C.t0(K, uid, "status", O["status"], "insufficient_data")
+        C.t0(K, uid, "items", O["items"], [])
+        return
+    recs = rows.to_dict("records")
+    gaps = {r["skillId"]: r for r in recs if r["priority"] > 0}
+    total = float(sum(r["priority"] for r in gaps.values()))
+    open_gaps = bool(gaps) and total > 0
+    catalogue = sorted((c for c in D.courses_list if D.courses[c["id"]] is c
+                        and c.get("orgId") in (None, user["orgId"])), key=lambda c: c["id"])
+    gains = {}
+    for c in catalogue:
+        g, n = course_gain(D, c["id"], as_of)
+        if g is not None:
+            gains[c["id"]] = (g, n)
+    m = mean([min(1.0, max(0.0, g)) for g, _ in gains.values()])
+    best = content_part_a(D, uid, as_of)["best"]
+    cands = []
+    for c in catalogue:
+        if any(e["courseId"] == c["id"] and e["_enrolled"] <= as_of and completed_by(e, as_of)
+               for e in D.enr_by_user.get(uid, [])):
+            continue
+        taught = {s["skillId"] for s in c.get("skills", [])}
+        if open_gaps:
+            skills = sorted((gaps[s] for s in taught if s in gaps),
+                            key=lambda r: (-r["priority"], r["skillId"]))
+        else:
+            skills = [r for r in recs if r["skillId"] in taught]
+        if not skills:
+            continue
+        if c["id"] in gains and m is not None:
+            g, n = gains[c["id"]]
+            eff = min(1.0, max(0.0, float(np.average([m, min(1.0, max(0.0, g))],
+                                                     weights=[REC_PRIOR_C, n]))))
+            evidence = "gain"
+        else:
+            o = course_outcomes(D, c, as_of)
+            rate = o["mc"] / o["matured"] if o["matured"] else None
+            score_ = mean([s for s, _ in o["finals"]])
+            if rate is not None and score_ is not None:
+                eff, evidence = min(1.0, max(0.0, rate * score_)), "completion"
+            elif m is not None:
+                eff, evidence = m, "catalogue_mean"
+            else:
+                eff, evidence = None, "none"
+        bonus = best is not None and dominant_type(D, c) == best
+        rel = min(1.0, max(0.0, sum(r["priority"] for r in skills) / total)) if open_gaps else None
+        score = (rel if rel is not None else 1.0) * (0.5 + 0.5 * (eff or 0.0)) * \
+            (REC_BONUS if bonus else 1.0)
+        if open_gaps:
+            reasons = []
+            for r in skills:
+                name = D.raw_skills.get(r["skillId"], r["skillId"])
+                cur = "unassessed" if (r["current"] is None or pd.isna(r["current"])) \
+                    else compact(r["current"])
+                reasons.append(f"Closes your {name} gap ({cur}→{compact(r['target'])}); "
+                               f"strategic priority (weight {compact(r['importance'])})")
+        else:
+            reasons = ["no_open_gaps"]
+        if evidence == "gain":
+            g, n = gains[c["id"]]
+            reasons.append(f"Learners gained {g:.0%} of possible improvement (n={n})")
+        h = c.get("expectedDurationHours")
+        dur = h if (h is not None and math.isfinite(h) and h >= 0) else math.inf
+        kind = "resume" if any(e["courseId"] == c["id"] and is_active_at(e, as_of)
+                               for e in D.enr_by_user.get(uid, [])) else "new"
+        cands.append(dict(courseId=c["id"], kind=kind, score=score, relevance=rel,
+                          effectiveness=eff, evidence=evidence, bestTypeBonus=bonus,
+                          skills=[r["skillId"] for r in skills], reasons=reasons, _dur=dur))
+    # Orderings are exact (T0) on keys known to T1: rank on scores rounded to 1e-12.
+    cands.sort(key=lambda x: (-round(x["score"], 12), x["_dur"], x["courseId"]))
+    named, items = defaultdict(int), []
+    for x in cands:
+        if any(named[s] >= REC_MAX_PER_SKILL for s in x["skills"]):
+            continue
+        for s in x["skills"]:
+            named[s] += 1
+        items.append(dict(x, rank=len(items) + 1))
+
+    def irow(p, o, r):
+        for f in ("rank", "courseId", "kind", "evidence", "bestTypeBonus", "skills", "reasons"):
+            C.t0(K, uid, p + "." + f, o.get(f), r[f])
+        for f in ("score", "relevance", "effectiveness"):
+            C.t1(K, uid, p + "." + f, o.get(f), r[f])
+    C.seq(K, uid, "items", O["items"], items, irow)
+    n = O["n"]
+    C.t0(K, uid, "n", [n.get("targets"), n.get("gapSkills"), n.get("catalogue"),
+                       n.get("candidates"), n.get("items")],
+         [len(recs), len(gaps), len(catalogue), len(cands), len(items)])
+    C.t0(K, uid, "status", O["status"], "ok")
+
+
+# ---------------------------------------------------------------------------------------------
 # driver
 # ---------------------------------------------------------------------------------------------
 
@@ -2401,7 +2591,7 @@ def main():
         "teachingEffectiveness": check_teaching, "orgLearningVelocity": check_org_velocity,
         "strategicAlignment": check_alignment, "learningCulture": check_culture,
         "orgPerformance": check_org_performance, "skillDemand": check_skill_demand,
-        "performanceForecast": check_forecast,
+        "performanceForecast": check_forecast, "recommendations": check_recommendations,
     }
     for kind in results:
         if kind not in ALL_ANALYTICS:
@@ -2457,10 +2647,6 @@ def main():
             except Exception as exc:
                 C._fail("peerComparison", uid, "exception", repr(exc), None,
                         "reference check raised")
-    for extra in ("recommendations",):
-        if extra in results:
-            C._fail(extra, "-", "checker", None, None,
-                    "present in our output but this script has no reference for it yet")
 
     # Report.
     print(f"reference check at asOf {ours['asOf']}: {len(D.users_list)} users, "
