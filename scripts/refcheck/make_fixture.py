@@ -186,6 +186,12 @@ class Gen:
                 a["passScore"] = round(0.6 * a["maxScore"], 1)
                 if content_item is not None:
                     a["contentItemId"] = content_item
+                # Optional schedule fields (dueAt, weight: 0 = formative) on some courses.
+                if cid in ("c-common", "c-sec", "c-lead", "c-intro") and kind != "pre":
+                    k_ = len(assess)
+                    a["dueAt"] = iso(self.start + timedelta(days=40 + 25 * k_ + (
+                        60 if cid != "c-common" else 0)))
+                    a["weight"] = 0.0 if (kind == "quiz" and cid == "c-intro") else 0.25
                 assess.append(a)
                 self.d["assessments"].append(a)
 

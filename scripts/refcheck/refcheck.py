@@ -2061,8 +2061,21 @@ def check_skill_demand(C, D, subject, O, as_of):
 # 17. dropOffRisk
 # ---------------------------------------------------------------------------------------------
 
-def features_at(D, e, t):
-    """The six features of enrollment e at instant t, from data stamped ≤ t only."""
+KNOWN_FEATURES = {
+    # This branch (analytics.md §17's list).
+    "daysSinceLastActivity", "activeDays14", "log1pHours14", "paceGap", "meanScoreSoFar",
+    "noAssessmentYet",
+    # The OULAD-computable set of the branch reworking the features (helper/d):
+    # meanScoreSoFar is then missing before the first summative score, and submittedShare is
+    # new. The model's feature list says which set the output uses.
+    "submittedShare",
+}
+
+
+def features_at(D, e, t, names):
+    """The features `names` of enrollment e at instant t, from data stamped ≤ t only, as
+    (values, missing) lists in that order."""
+    v2 = "submittedShare" in names
     start = e["_enrolled"]
     course = D.courses.get(e["courseId"])
     items = [i["id"] for i in D.course_items(course)] if course else []
@@ -2077,15 +2090,16 @@ def features_at(D, e, t):
             done.setdefault(x["objectId"], x["_t"])
     evs = [(x, s) for x, s in of_course if x["_t"] >= start]
     since = max(evs[-1][0]["_t"], start) if evs else start
-    days_since = min(DAYS_SINCE_CAP, max(0.0, secs_between(since, t) / DAY))
+    f = {"daysSinceLastActivity": (min(DAYS_SINCE_CAP, max(0.0, secs_between(since, t) / DAY)),
+                                   False)}
     days, tot = set(), 0.0
     for x, s in evs:
         b = bins_back(x["_t"], t, DAY)
         if b is not None and b < RECENT_DAYS:
             days.add(b)
             tot += s
-    vals = [days_since, len(days) / RECENT_DAYS, math.log1p(tot / 3600.0), 0.0, 0.0, 0.0]
-    missing = [False] * 6
+    f["activeDays14"] = (len(days) / RECENT_DAYS, False)
+    f["log1pHours14"] = (math.log1p(tot / 3600.0), False)
     if e["_due"] is not None and e["_due"] > start:
         span = secs_between(start, e["_due"])
     else:
@@ -2097,25 +2111,43 @@ def features_at(D, e, t):
     if span is not None and items:
         elapsed = max(0.0, secs_between(start, t))
         prog = min(1.0, sum(1 for c in done.values() if c <= t) / len(items))
-        vals[3] = min(1.0, max(0.0, elapsed / span)) - prog
+        f["paceGap"] = (min(1.0, max(0.0, elapsed / span)) - prog, False)
     else:
-        missing[3] = True
-    first = {}
+        f["paceGap"] = (0.0, True)
+    first, first_submitted = {}, {}
     for a in sorted((a for a in D.att_by_user.get(e["userId"], []) if start <= a["_t"] <= t),
                     key=lambda a: (a["_t"], a["attemptNo"])):
         asm = D.assessments.get(a["assessmentId"])
         if asm is None or asm["courseId"] != e["courseId"]:
             continue
+        first_submitted.setdefault(a["assessmentId"], a["_t"])
         s = scaled(a, asm)
-        if s is None:
+        formative = asm.get("weight") is not None and asm["weight"] <= 0
+        if s is None or (v2 and formative):
             continue
         if a["assessmentId"] not in first or a["attemptNo"] < first[a["assessmentId"]][0]:
             first[a["assessmentId"]] = (a["attemptNo"], s)
-    if first:
-        vals[4] = min(1.0, max(0.0, float(np.mean([s for _, s in first.values()]))))
+    mean_score = min(1.0, max(0.0, float(np.mean([s for _, s in first.values()])))) \
+        if first else None
+    if v2:
+        f["meanScoreSoFar"] = (mean_score or 0.0, mean_score is None)
     else:
-        vals[5] = 1.0
-    return vals, missing
+        f["meanScoreSoFar"] = (mean_score or 0.0, False)
+    f["noAssessmentYet"] = (0.0 if first else 1.0, False)
+    seen, due = set(), []
+    for asm in D.raw.get("assessments", []):
+        if asm["courseId"] != e["courseId"] or asm["id"] in seen:
+            continue
+        seen.add(asm["id"])
+        d = ts(asm.get("dueAt"))
+        if d is not None and start < d <= t:
+            due.append(asm["id"])
+    if due:
+        sub = sum(1 for aid in due if aid in first_submitted)
+        f["submittedShare"] = (sub / len(due), False)
+    else:
+        f["submittedShare"] = (0.0, True)
+    return [f[n][0] for n in names], [f[n][1] for n in names]
 
 
 def outcome(D, e, as_of):
@@ -2153,6 +2185,14 @@ def check_drop_off(C, D, ours, as_of, learners):
     model = models.get("dropOff")
     training = models.get("dropOffTraining") or {}
     days = list(range(TOO_EARLY, SNAP_MAX + 1, SNAP_STEP))
+    names = (model or {}).get("features") or (
+        training.get("examples") or [{}])[0].get("features", {}).get("names") or FEATURES
+    unknown = [n for n in names if n not in KNOWN_FEATURES]
+    if unknown:
+        C._fail(K, "model", "features", names, sorted(KNOWN_FEATURES),
+                "feature(s) without a reference here: " + ", ".join(unknown))
+        return
+    nf = len(names)
     C.t0(K, "model", "snapshotDays", training.get("days"), days)
     # Training set, recomputed from the raw dataset.
     X, M, y, keys = [], [], [], []
@@ -2166,7 +2206,7 @@ def check_drop_off(C, D, ours, as_of, learners):
             t = e["_enrolled"] + d * DAY * NS
             if t > as_of or t >= out[1]:
                 continue
-            v, m = features_at(D, e, t)
+            v, m = features_at(D, e, t, names)
             X.append(v)
             M.append(m)
             y.append(out[0])
@@ -2175,11 +2215,11 @@ def check_drop_off(C, D, ours, as_of, learners):
     C.t0(K, "model", "training.keys", [(x["enrollmentId"], x["day"]) for x in ex], keys)
     C.t0(K, "model", "training.labels", [x["label"] for x in ex], y)
     for x, v, m in zip(ex, X, M):
-        for i in range(6):
-            C.t0(K, "model", f"training[{x['enrollmentId']}@{x['day']}].missing.{FEATURES[i]}",
+        for i in range(nf):
+            C.t0(K, "model", f"training[{x['enrollmentId']}@{x['day']}].missing.{names[i]}",
                  x["features"]["missing"][i], m[i])
             if not m[i]:
-                C.t1(K, "model", f"training[{x['enrollmentId']}@{x['day']}].{FEATURES[i]}",
+                C.t1(K, "model", f"training[{x['enrollmentId']}@{x['day']}].{names[i]}",
                      x["features"]["values"][i], v[i])
     if model is None:
         C.t0(K, "model", "model", None, "a model" if len(set(y)) == 2 else None)
@@ -2189,20 +2229,20 @@ def check_drop_off(C, D, ours, as_of, learners):
     from sklearn.preprocessing import StandardScaler
     Xa = np.array(X, dtype=float)
     Ma = np.array(M, dtype=bool)
-    for j in range(6):
+    for j in range(nf):
         obs = Xa[~Ma[:, j], j]
         Xa[Ma[:, j], j] = obs.mean() if len(obs) else 0.0
     scaler = StandardScaler().fit(Xa)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    for j in range(6):
-        C.t1(K, "model", f"means.{FEATURES[j]}", model["means"][j], float(scaler.mean_[j]))
-        C.t1(K, "model", f"scales.{FEATURES[j]}", model["scales"][j], float(scale[j]))
+    for j in range(nf):
+        C.t1(K, "model", f"means.{names[j]}", model["means"][j], float(scaler.mean_[j]))
+        C.t1(K, "model", f"scales.{names[j]}", model["scales"][j], float(scale[j]))
     Z = scaler.transform(Xa)
     yl = np.array(y, dtype=int)
     lr = LogisticRegression(C=L2_C, solver="lbfgs", tol=1e-10, max_iter=100_000).fit(Z, yl)
     C.t2(K, "model", "intercept (sklearn fit)", model["intercept"], float(lr.intercept_[0]), 1e-3)
-    for j in range(6):
-        C.t2(K, "model", f"coefficients.{FEATURES[j]} (sklearn fit)", model["coefficients"][j],
+    for j in range(nf):
+        C.t2(K, "model", f"coefficients.{names[j]} (sklearn fit)", model["coefficients"][j],
              float(lr.coef_[0][j]), 1e-3)
     # Our coefficients inside sklearn: predict_proba on the same z (T1), and the sklearn fit's
     # probabilities against ours (T2).
@@ -2249,7 +2289,7 @@ def check_drop_off(C, D, ours, as_of, learners):
                 C.t0(K, uid, p + ".risk", o["risk"], None)
                 C.t0(K, uid, p + ".reasons", o["reasons"], ["too_early"])
                 return
-            v, m = features_at(D, e, as_of)
+            v, m = features_at(D, e, as_of, names)
             z = np.where(np.array(m), 0.0, (np.array(v) - mu) / sd)
             phi = beta * z
             prob = float(ours_lr.predict_proba(z.reshape(1, -1))[0, 1])
@@ -2259,14 +2299,16 @@ def check_drop_off(C, D, ours, as_of, learners):
             C.t1(K, uid, p + ".base", o["base"], b0)
             C.t0(K, uid, p + ".band", o["band"],
                  "high" if prob >= BAND_HIGH else "medium" if prob >= BAND_MED else "low")
-            for i, c in enumerate(o["contributions"]):
-                C.t0(K, uid, f"{p}.contributions[{i}].feature", c["feature"], FEATURES[i])
+            C.t0(K, uid, p + ".contributions.length", len(o["contributions"]), nf)
+            for i, c in enumerate(o["contributions"][:nf]):
+                C.t0(K, uid, f"{p}.contributions[{i}].feature", c["feature"], names[i])
                 C.t0(K, uid, f"{p}.contributions[{i}].imputed", c["imputed"], m[i])
                 C.t1(K, uid, f"{p}.contributions[{i}].value", c["value"], None if m[i] else v[i])
                 C.t1(K, uid, f"{p}.contributions[{i}].contribution", c["contribution"], float(phi[i]))
-            pos = sorted([(float(phi[i]), i) for i in range(6) if phi[i] > 0],
+            pos = sorted([(float(phi[i]), i) for i in range(nf) if phi[i] > 0],
                          key=lambda x: (-x[0], x[1]))
-            C.t0(K, uid, p + ".reasons", o["reasons"], [FEATURES[i] for _, i in pos[:TOP_REASONS]])
+            C.t0(K, uid, p + ".reasons", o["reasons"], [names[i] for _, i in pos[:TOP_REASONS]])
+            C.t0(K, uid, p + ".imputed", o["imputed"], [names[i] for i in range(nf) if m[i]])
         C.seq(K, uid, "enrollments", O["enrollments"], active, erow)
         n = O["n"]
         C.t0(K, uid, "n", [n["enrollments"], n["completed"], n["ended"]], [len(active), comp, ended])
