@@ -355,7 +355,8 @@ class Gen:
                     done_items += 1
                 # Extra browsing sessions without completion.
                 for _ in range(r.randint(0, 6)):
-                    bt = enrolled + timedelta(days=r.uniform(0, max(1.0, (last - enrolled).days + 3)))
+                    span = max(1.0, (last - enrolled).days + 3)
+                    bt = enrolled + timedelta(days=r.uniform(0, span))
                     iid = r.choice(items)
                     self.event(lr["id"], "experienced", iid, bt, cid,
                                r.choice([None, round(r.uniform(30, 2400), 1)]))

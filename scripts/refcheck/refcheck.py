@@ -624,7 +624,8 @@ def check_skill_gap(C, D, uid, O, as_of, bkt_states):
             row(f"skills[{r['skillId']}]", o, r)
     assessed = df[df["status"] != "unassessed"]
     if len(assessed) and assessed["importance"].sum() > 0:
-        ratio = np.minimum(assessed["current"].astype(float), assessed["target"]) / assessed["target"]
+        cur = assessed["current"].astype(float)
+        ratio = np.minimum(cur, assessed["target"]) / assessed["target"]
         readiness = float(np.average(ratio, weights=assessed["importance"]))
     else:
         readiness = None
@@ -634,7 +635,8 @@ def check_skill_gap(C, D, uid, O, as_of, bkt_states):
     # topGaps: the first 3 gap > 0 skills of the (order-checked) skills list.
     C.t0(K, uid, "topGaps", O["topGaps"],
          [o["skillId"] for o in O["skills"] if o["gap"] > 0][:TOP_GAPS])
-    C.t0(K, uid, "topGaps (set of skills with gap)", set(O["topGaps"]) <= set(df[df["gap"] > 0]["skillId"]), True)
+    C.t0(K, uid, "topGaps (skills with gap)",
+         set(O["topGaps"]) <= set(df[df["gap"] > 0]["skillId"]), True)
     C.t0(K, uid, "status", O["status"], "ok" if len(df) else "insufficient_data")
     return df
 
@@ -1601,7 +1603,8 @@ def check_alignment(C, D, oid, O, as_of):
     out = []
     for g in goals:
         pop = [u for u in users if scope_includes(g["scope"], u.get("jobRoleId"))]
-        prof = sum(1 for u in pop if levels[u["id"]].get(g["skillId"], -math.inf) >= g["targetLevel"])
+        prof = sum(1 for u in pop
+                   if levels[u["id"]].get(g["skillId"], -math.inf) >= g["targetLevel"])
         hours = float(per_skill.get(g["skillId"], 0.0)) if len(split) else 0.0
         out.append(dict(g=g, pop=len(pop), prof=prof, hours=hours,
                         share=min(1.0, max(0.0, hours / total)) if total > 0 else None))
@@ -1612,7 +1615,8 @@ def check_alignment(C, D, oid, O, as_of):
         C.t1(K, oid, p + ".targetLevel", o["targetLevel"], r["g"]["targetLevel"])
         C.t0(K, oid, p + ".population", o["population"], r["pop"])
         C.t0(K, oid, p + ".proficient", o["proficient"], r["prof"])
-        r["cov"] = check_wilson_metric(C, K, oid, p + ".coverage", o["coverage"], r["prof"], r["pop"])
+        r["cov"] = check_wilson_metric(C, K, oid, p + ".coverage", o["coverage"], r["prof"],
+                                       r["pop"])
         C.t1(K, oid, p + ".learningHours", o["learningHours"], r["hours"])
         C.t1(K, oid, p + ".effortShare", o["effortShare"], r["share"])
     C.seq(K, oid, "goals", O["goals"], out, grow)
@@ -1693,7 +1697,8 @@ def org_perf_ref(D, users, as_of):
     P = PERIOD_DAYS * DAY * NS
     periods = [(as_of - P, as_of), (as_of - 2 * P, as_of - P)]
     inside = lambda per, t: per[0] < t <= per[1]  # noqa: E731
-    T = [dict(cohort=0, comp=0, drop=0, att=0, passed=0, scores=[], pairs=defaultdict(lambda: ([], [])),
+    T = [dict(cohort=0, comp=0, drop=0, att=0, passed=0, scores=[],
+              pairs=defaultdict(lambda: ([], [])),
               due=0, ok=0) for _ in periods]
     for u in users:
         enrs = [e for e in D.enr_by_user.get(u["id"], []) if e["_enrolled"] <= as_of]
@@ -1867,9 +1872,11 @@ class PeerRef:
 
 def in_cohort(kind, subject, user):
     if kind == "job_role":
-        return subject.get("jobRoleId") is not None and user.get("jobRoleId") == subject["jobRoleId"]
+        return (subject.get("jobRoleId") is not None
+                and user.get("jobRoleId") == subject["jobRoleId"])
     if kind == "department":
-        return subject.get("department") is not None and user.get("department") == subject["department"]
+        return (subject.get("department") is not None
+                and user.get("department") == subject["department"])
     return user["orgId"] == subject["orgId"]
 
 
@@ -1907,7 +1914,9 @@ def check_peer(C, D, uid, O, as_of, ref):
         vals = np.array([ref.values(u["id"], day)[j] for u in group])
         pr = float(st.percentileofscore(vals, x, kind="mean"))
         q25, q50, q75 = np.quantile(vals, [0.25, 0.5, 0.75], method="linear")
-        rows.append({"name": name, "value": x, "percentile": int(min(100, max(0, math.floor(pr + 0.5 + 1e-9)))),
+        # Rounded half up; PR is a multiple of 50/N, so the half is detected within 1e-9.
+        pr_int = int(min(100, max(0, math.floor(pr + 0.5 + 1e-9))))
+        rows.append({"name": name, "value": x, "percentile": pr_int,
                      "median": float(q50), "p25": float(q25), "p75": float(q75),
                      "cohort": {"type": kind, "sizeBand": f"≥{K_ANON}"}, "_group": group})
         finest = kind if finest is None else COHORT_CHAIN[min(COHORT_CHAIN.index(finest),
@@ -1945,7 +1954,8 @@ def check_peer(C, D, uid, O, as_of, ref):
     status = "ok" if released else ("suppressed" if suppressed else "insufficient_data")
     C.t0(K, uid, "status", O["status"], status)
     n = O["n"]
-    C.t0(K, uid, "n", [n.get("metrics"), n.get("released"), n.get("suppressed"), n.get("unavailable")],
+    C.t0(K, uid, "n", [n.get("metrics"), n.get("released"), n.get("suppressed"),
+                       n.get("unavailable")],
          [len(rows), released, suppressed, len(rows) - released - suppressed])
 
 
@@ -1954,7 +1964,8 @@ def check_peer(C, D, uid, O, as_of, ref):
 # ---------------------------------------------------------------------------------------------
 
 def org_goal_weights(org):
-    valid = [g for g in org.get("strategicGoals", []) if math.isfinite(g["weight"]) and g["weight"] > 0]
+    valid = [g for g in org.get("strategicGoals", [])
+             if math.isfinite(g["weight"]) and g["weight"] > 0]
     total = sum(g["weight"] for g in valid)
     out = defaultdict(float)
     if total > 0:
@@ -2171,7 +2182,8 @@ def outcome(D, e, as_of):
     iset = {i["id"] for i in D.course_items(course)} if course else set()
     last = None
     for x in D.events_until(e["userId"], as_of):
-        if x["_t"] >= e["_enrolled"] and (x.get("courseId") == e["courseId"] or x["objectId"] in iset):
+        if x["_t"] >= e["_enrolled"] and (x.get("courseId") == e["courseId"]
+                                          or x["objectId"] in iset):
             last = x["_t"]
     quiet = e["_due"] if last is None else max(last, e["_due"])
     if quiet + OVERDUE_DAYS * DAY * NS <= as_of:
@@ -2304,14 +2316,16 @@ def check_drop_off(C, D, ours, as_of, learners):
                 C.t0(K, uid, f"{p}.contributions[{i}].feature", c["feature"], names[i])
                 C.t0(K, uid, f"{p}.contributions[{i}].imputed", c["imputed"], m[i])
                 C.t1(K, uid, f"{p}.contributions[{i}].value", c["value"], None if m[i] else v[i])
-                C.t1(K, uid, f"{p}.contributions[{i}].contribution", c["contribution"], float(phi[i]))
+                C.t1(K, uid, f"{p}.contributions[{i}].contribution", c["contribution"],
+                     float(phi[i]))
             pos = sorted([(float(phi[i]), i) for i in range(nf) if phi[i] > 0],
                          key=lambda x: (-x[0], x[1]))
             C.t0(K, uid, p + ".reasons", o["reasons"], [names[i] for _, i in pos[:TOP_REASONS]])
             C.t0(K, uid, p + ".imputed", o["imputed"], [names[i] for i in range(nf) if m[i]])
         C.seq(K, uid, "enrollments", O["enrollments"], active, erow)
         n = O["n"]
-        C.t0(K, uid, "n", [n["enrollments"], n["completed"], n["ended"]], [len(active), comp, ended])
+        C.t0(K, uid, "n", [n["enrollments"], n["completed"], n["ended"]],
+             [len(active), comp, ended])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2662,7 +2676,8 @@ def main():
         targets = user_targets(D, user, as_of)
         states = None
         if "masteryProgress" in results:
-            states = check_mastery(C, D, uid, results["masteryProgress"][uid], as_of, targets, pybkt)
+            states = check_mastery(C, D, uid, results["masteryProgress"][uid], as_of, targets,
+                                   pybkt)
         if "skillGapMatrix" in results:
             if states is None:
                 by_skill, *_ = evidence(D, uid, as_of)
