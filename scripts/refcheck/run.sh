@@ -6,10 +6,11 @@
 #   scripts/refcheck/run.sh [--dataset FILE | --dataset-cmd "learnlens dataset synthetic:small:7"]
 #                           [--as-of RFC3339]... [--no-pybkt]
 #
-# Defaults: the committed fixture crates/learnlens/tests/fixtures/refcheck-dataset.json at two
-# instants, its own asOf (2026-11-26T00:00:00Z) and 48 days earlier (so that data stamped after
-# asOf is present and must be ignored). A --dataset-cmd whose first word is `learnlens` runs
-# this build's binary. Venvs are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/learnlens-venvs,
+# Without --dataset or --dataset-cmd it runs the default suite: the committed fixture
+# crates/learnlens/tests/fixtures/refcheck-dataset.json at its own asOf (2026-11-26T00:00:00Z)
+# and 48 days earlier (so that data stamped after asOf is present and must be ignored), then
+# `learnlens dataset synthetic:demo:42` at its asOf. A --dataset-cmd whose first word is
+# `learnlens` runs this build's binary. Venvs are cached under ${XDG_CACHE_HOME:-$HOME/.cache}/learnlens-venvs,
 # keyed by the hash of their requirements file, and built from nothing when absent.
 # Environment: LEARNLENS_BIN (a prebuilt binary), CARGO_TARGET_DIR, PYTHON (default python3.11
 # if present, else python3).
@@ -35,9 +36,13 @@ if [ -n "$dataset" ] && [ -n "$dataset_cmd" ]; then
   echo "run.sh: give --dataset or --dataset-cmd, not both" >&2
   exit 2
 fi
+suite=0
+if [ -z "$dataset" ] && [ -z "$dataset_cmd" ]; then
+  suite=1
+fi
 if [ ${#as_ofs[@]} -eq 0 ]; then
   as_ofs=("2026-11-26T00:00:00Z")
-  if [ -z "$dataset_cmd" ] && [ -z "$dataset" ]; then
+  if [ "$suite" = 1 ]; then
     as_ofs+=("2026-10-09T13:30:00Z")
   fi
 fi
@@ -85,23 +90,41 @@ fi
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-if [ -n "$dataset_cmd" ]; then
-  read -r -a words <<< "$dataset_cmd"
+status=0
+
+# check DATASET ASOF…: our output, then the reference check; a failure is remembered.
+check() {
+  local data="$1" as_of t0
+  shift
+  for as_of in "$@"; do
+    t0=$(date +%s)
+    "$bin" analytics --dataset "$data" --as-of "$as_of" > "$work/ours.json"
+    "$main_venv/bin/python" "$here/refcheck.py" --dataset "$data" --ours "$work/ours.json" \
+      "${pybkt_python[@]}" || status=$?
+    echo "refcheck at $as_of: $(( $(date +%s) - t0 )) s"
+  done
+}
+
+# generate CMD: runs a dataset command (its first word `learnlens` meaning this binary).
+generate() {
+  local words
+  read -r -a words <<< "$1"
   if [ "${words[0]}" = "learnlens" ]; then words[0]="$bin"; fi
   "${words[@]}" > "$work/dataset.json"
-  dataset="$work/dataset.json"
-  echo "dataset: $dataset_cmd"
-elif [ -z "$dataset" ]; then
-  dataset="$root/crates/learnlens/tests/fixtures/refcheck-dataset.json"
-  echo "dataset: the committed fixture"
-fi
+}
 
-status=0
-for as_of in "${as_ofs[@]}"; do
-  t0=$(date +%s)
-  "$bin" analytics --dataset "$dataset" --as-of "$as_of" > "$work/ours.json"
-  "$main_venv/bin/python" "$here/refcheck.py" --dataset "$dataset" --ours "$work/ours.json" \
-    "${pybkt_python[@]}" || status=$?
-  echo "refcheck at $as_of: $(( $(date +%s) - t0 )) s"
-done
+if [ -n "$dataset_cmd" ]; then
+  echo "dataset: $dataset_cmd"
+  generate "$dataset_cmd"
+  check "$work/dataset.json" "${as_ofs[@]}"
+elif [ -n "$dataset" ]; then
+  echo "dataset: $dataset"
+  check "$dataset" "${as_ofs[@]}"
+else
+  echo "dataset: the committed fixture"
+  check "$root/crates/learnlens/tests/fixtures/refcheck-dataset.json" "${as_ofs[@]}"
+  echo "dataset: learnlens dataset synthetic:demo:42"
+  generate "learnlens dataset synthetic:demo:42"
+  check "$work/dataset.json" "2026-11-26T00:00:00Z"
+fi
 exit "$status"

@@ -6,11 +6,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::comparison::peer_comparison;
 use crate::comparison::skill_demand::{self, DemandScope};
 use crate::config::Config;
 use crate::input::DatasetIndex;
 use crate::predictive::drop_off::{self, DropOffModel};
-use crate::predictive::forecast;
+use crate::predictive::{forecast, recommendations};
 use crate::{learner, org, trainer};
 
 /// Which role's routes an analytic belongs to (its URL prefix in api.md).
@@ -56,13 +57,15 @@ pub enum AnalyticsKind {
     StrategicAlignment,
     LearningCulture,
     OrgPerformance,
+    PeerComparison,
     SkillDemand,
     DropOffRisk,
     PerformanceForecast,
+    Recommendations,
 }
 
 impl AnalyticsKind {
-    pub const ALL: [AnalyticsKind; 17] = [
+    pub const ALL: [AnalyticsKind; 19] = [
         AnalyticsKind::LearnerVelocity,
         AnalyticsKind::SkillGapMatrix,
         AnalyticsKind::EngagementScore,
@@ -77,9 +80,11 @@ impl AnalyticsKind {
         AnalyticsKind::StrategicAlignment,
         AnalyticsKind::LearningCulture,
         AnalyticsKind::OrgPerformance,
+        AnalyticsKind::PeerComparison,
         AnalyticsKind::SkillDemand,
         AnalyticsKind::DropOffRisk,
         AnalyticsKind::PerformanceForecast,
+        AnalyticsKind::Recommendations,
     ];
 
     /// The name of analytics.md (`learnerVelocity`); also the stored `analytics_type`.
@@ -100,9 +105,11 @@ impl AnalyticsKind {
             StrategicAlignment => "strategicAlignment",
             LearningCulture => "learningCulture",
             OrgPerformance => "orgPerformance",
+            PeerComparison => "peerComparison",
             SkillDemand => "skillDemand",
             DropOffRisk => "dropOffRisk",
             PerformanceForecast => "performanceForecast",
+            Recommendations => "recommendations",
         }
     }
 
@@ -125,9 +132,11 @@ impl AnalyticsKind {
             StrategicAlignment => "strategic-alignment",
             LearningCulture => "learning-culture",
             OrgPerformance => "performance",
+            PeerComparison => "peer-comparison",
             SkillDemand => "skill-demand",
             DropOffRisk => "drop-off-risk",
             PerformanceForecast => "performance-forecast",
+            Recommendations => "recommendations",
         }
     }
 
@@ -142,17 +151,20 @@ impl AnalyticsKind {
             OrgLearningVelocity | StrategicAlignment | LearningCulture | OrgPerformance => {
                 Group::OrgAdmin
             }
-            SkillDemand => Group::Comparison,
-            DropOffRisk | PerformanceForecast => Group::Predictive,
+            PeerComparison | SkillDemand => Group::Comparison,
+            DropOffRisk | PerformanceForecast | Recommendations => Group::Predictive,
         }
     }
 
     pub fn subject(self) -> SubjectKind {
-        match self.group() {
-            Group::Learner | Group::Predictive => SubjectKind::User,
-            Group::Trainer => SubjectKind::Trainer,
-            Group::OrgAdmin => SubjectKind::Org,
-            Group::Comparison => SubjectKind::OrgOrGlobal,
+        match self {
+            // The one comparison analytic about a population rather than a learner.
+            AnalyticsKind::SkillDemand => SubjectKind::OrgOrGlobal,
+            _ => match self.group() {
+                Group::Learner | Group::Comparison | Group::Predictive => SubjectKind::User,
+                Group::Trainer => SubjectKind::Trainer,
+                Group::OrgAdmin => SubjectKind::Org,
+            },
         }
     }
 
@@ -238,6 +250,9 @@ pub fn compute(
         OrgPerformance => {
             serde_json::to_value(org::performance::compute_indexed(idx, s, as_of, cfg))
         }
+        PeerComparison => {
+            serde_json::to_value(peer_comparison::compute_indexed(idx, s, as_of, cfg))
+        }
         SkillDemand => {
             let scope = if s == GLOBAL_SUBJECT {
                 DemandScope::Global
@@ -256,6 +271,9 @@ pub fn compute(
             cfg,
         )),
         PerformanceForecast => serde_json::to_value(forecast::compute_indexed(idx, s, as_of, cfg)),
+        Recommendations => {
+            serde_json::to_value(recommendations::compute_indexed(idx, s, as_of, cfg))
+        }
     }
 }
 
@@ -276,6 +294,25 @@ mod tests {
             let json = serde_json::to_value(k).unwrap_or_default();
             assert_eq!(json, k.name(), "serde name is the analytics.md name");
         }
+        assert_eq!(AnalyticsKind::ALL.len(), 19);
+        assert!(
+            AnalyticsKind::ALL.windows(2).all(|w| w[0] < w[1]),
+            "analytics.md order"
+        );
+        assert_eq!(
+            AnalyticsKind::from_slug(Group::Comparison, "peer-comparison"),
+            Some(AnalyticsKind::PeerComparison)
+        );
+        assert_eq!(AnalyticsKind::PeerComparison.subject(), SubjectKind::User);
+        assert_eq!(
+            AnalyticsKind::SkillDemand.subject(),
+            SubjectKind::OrgOrGlobal
+        );
+        assert_eq!(
+            AnalyticsKind::from_slug(Group::Predictive, "recommendations"),
+            Some(AnalyticsKind::Recommendations)
+        );
+        assert_eq!(AnalyticsKind::Recommendations.subject(), SubjectKind::User);
         assert_eq!(AnalyticsKind::from_slug(Group::Trainer, "velocity"), None);
         assert_eq!(
             AnalyticsKind::from_slug(Group::OrgAdmin, "performance"),

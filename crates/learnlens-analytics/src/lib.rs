@@ -12,8 +12,10 @@
 //! - [`trainer`]: trainer analytics 7–10 over the courses of one `trainerId`;
 //! - [`org`]: organisation analytics 11–14 over the active users of one `orgId`, departments
 //!   below k users suppressed;
-//! - [`comparison`]: k-anonymous comparison analytics (16 so far);
-//! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–18;
+//! - [`comparison`]: k-anonymous comparison analytics 15–16 (peerComparison from daily
+//!   snapshots, cohorts of ≥ k + 1 members, never across organisations; skillDemand);
+//! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–19
+//!   (dropOffRisk, performanceForecast, recommendations);
 //! - [`kind`]: the catalogue (name, route slug, role, subject) and [`kind::compute`], which
 //!   runs any analytic by kind;
 //! - [`stats`]: the numerical library.

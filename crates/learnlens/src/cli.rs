@@ -1,8 +1,8 @@
-//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list |
-//! analytics`. Options are flags or `LEARNLENS_*` environment variables and override the
-//! configuration files.
+//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset |
+//! sources | analytics`. Options are flags or `LEARNLENS_*` environment variables and override
+//! the configuration files.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use crate::auth::password::{self, Passwords};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides, RunEnv};
+use crate::demo::synthetic::{Generator, Size, SyntheticSpec};
 use crate::domain::{Email, Id, Role};
 use crate::store::{NewUser, Store};
 
@@ -68,6 +69,24 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Print a data set of the demo sources as JSON on standard output (`demo` and `small`
+    /// only; `--summary` prints entity counts for any size).
+    Dataset {
+        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED, with SIZE one of demo (default),
+        /// small, medium, large and SEED an unsigned integer (default 42).
+        #[arg(default_value = "synthetic")]
+        spec: SyntheticSpec,
+        /// Print entity and event counts instead of the data.
+        #[arg(long)]
+        summary: bool,
+    },
+    /// Serve the five source contracts (four JSON services and an xAPI LRS) from a data set,
+    /// on `--listen` (paths /directory, /skills, /catalog, /assessments, /lrs/xAPI).
+    Sources {
+        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED (demo or small: held in memory).
+        #[arg(long, default_value = "synthetic")]
+        dataset: SyntheticSpec,
+    },
     /// Compute analytics over a dataset file and print them as JSON (no database, no sources):
     /// every kind over every applicable subject, as the reference check reads them.
     Analytics(AnalyticsArgs),
@@ -133,6 +152,9 @@ impl Cli {
             demo_password: std::env::var("LEARNLENS_DEMO_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),
+            lrs_password: std::env::var("LEARNLENS_LRS_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
         }
     }
 
@@ -158,7 +180,9 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
-        Command::Analytics(args) => analytics(&config, &args)?,
+        Command::Analytics(_) | Command::Dataset { .. } | Command::Sources { .. } => {
+            bail!("not an admin command")
+        }
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {
             id,
@@ -249,6 +273,31 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
+/// `learnlens dataset SPEC [--summary]`: writes the synthetic data set (or its counts) as JSON
+/// to `out`. Needs no configuration, store or network.
+///
+/// `medium` and `large` are refused without `--summary`: their JSON would be gigabytes (the
+/// events alone are ~2 and ~20 million records); the demo sources serve them page by page.
+pub fn dataset(spec: SyntheticSpec, summary: bool, out: impl Write) -> anyhow::Result<()> {
+    if !summary && matches!(spec.size, Size::Medium | Size::Large) {
+        bail!(
+            "synthetic:{} is too large to print as one JSON document (gigabytes); \
+             use synthetic:demo or synthetic:small, or --summary for its counts",
+            spec.size
+        );
+    }
+    let generator = Generator::new(spec.size, spec.seed);
+    let mut out = std::io::BufWriter::new(out);
+    if summary {
+        serde_json::to_writer_pretty(&mut out, &generator.summary())?;
+    } else {
+        serde_json::to_writer(&mut out, &generator.dataset())?;
+    }
+    writeln!(out)?;
+    out.flush().context("writing the data set")?;
+    Ok(())
+}
+
 /// What `serve` prints at start-up: where to go and, in demo mode, how to log in.
 pub fn banner(config: &Config, addr: SocketAddr) -> String {
     let mut s = format!(
@@ -299,4 +348,90 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = term => {} }
     tracing::info!("shutdown requested");
+}
+
+/// Runs `learnlens sources` until Ctrl-C or SIGTERM.
+pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> {
+    let data = crate::demo::server::dataset(spec.size, spec.seed)?;
+    let platform = crate::sources::xapi::Platform::new(&config.sources.activity.platform)?;
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", config.server.listen))?;
+    let auth = crate::demo::server::DemoAuth {
+        token: Some(config.sources.token.clone()).filter(|t| !t.is_empty()),
+        lrs: Some((
+            config.sources.activity.username.clone(),
+            config.sources.activity.password.clone(),
+        ))
+        .filter(|(u, _)| !u.is_empty()),
+    };
+    let running = crate::demo::server::spawn(data, platform, auth, listener)?;
+    let base = format!("http://{}", running.addr);
+    println!(
+        "demo sources ({}:{}) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
+        spec.size.as_str(),
+        spec.seed
+    );
+    shutdown_signal().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use learnlens_analytics::Dataset;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("learnlens").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn dataset_takes_a_synthetic_spec() {
+        let cli = parse(&["dataset", "synthetic:small:7"]).expect("parses");
+        let Some(Command::Dataset { spec, summary }) = cli.command else {
+            panic!("not the dataset command");
+        };
+        assert_eq!((spec.size, spec.seed, summary), (Size::Small, 7, false));
+        let cli = parse(&["dataset"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Dataset { spec, .. }) if spec.size == Size::Demo
+        ));
+        assert!(parse(&["dataset", "synthetic:huge"]).is_err());
+        assert!(parse(&["dataset", "oulad"]).is_err());
+    }
+
+    #[test]
+    fn dataset_prints_the_demo_data_as_json() {
+        let spec: SyntheticSpec = "synthetic:demo:3".parse().expect("spec");
+        let mut out = Vec::new();
+        dataset(spec, false, &mut out).expect("prints");
+        let expected = Generator::new(Size::Demo, 3).dataset();
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            serde_json::to_string(&expected).expect("serialises") + "\n"
+        );
+        let data: Dataset = serde_json::from_str(&text).expect("a Dataset");
+        assert_eq!(data.users.len(), expected.users.len());
+        assert!(data.users.iter().any(|u| u.id == "demo-learner"));
+        assert!(!data.events.is_empty());
+    }
+
+    #[test]
+    fn dataset_refuses_to_print_medium_and_large_but_summarises_them() {
+        for spec in ["synthetic:medium", "synthetic:large:1"] {
+            let mut out = Vec::new();
+            let err = dataset(spec.parse().expect("spec"), false, &mut out).expect_err("refused");
+            assert!(err.to_string().contains("too large"), "{err}");
+            assert!(out.is_empty());
+        }
+        let mut out = Vec::new();
+        dataset("synthetic:small:1".parse().expect("spec"), true, &mut out).expect("summary");
+        let summary: serde_json::Value = serde_json::from_slice(&out).expect("json");
+        assert_eq!(summary["learners"], 1_000);
+        assert_eq!(summary["size"], "small");
+    }
 }

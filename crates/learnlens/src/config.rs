@@ -31,6 +31,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub rate_limits: RateLimitsConfig,
     pub demo: DemoConfig,
+    /// The source services (`[sources]`).
+    pub sources: crate::sources::SourcesConfig,
     /// The analytics engine's own settings (`[analytics]`).
     #[serde(default)]
     pub analytics: learnlens_analytics::Config,
@@ -100,6 +102,37 @@ pub struct DemoConfig {
     pub password: String,
 }
 
+/// The Learning Record Store of the activity source (`[sources.activity]`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivitySourceConfig {
+    /// The LRS's xAPI endpoint; empty means none is configured.
+    pub url: String,
+    pub username: String,
+    pub password: String,
+    /// The platform's base IRI (actors' `homePage`, prefix of content and course IRIs).
+    pub platform: String,
+    pub timeout_ms: u64,
+    pub page_limit: u32,
+    pub max_pages: u32,
+    pub max_page_bytes: usize,
+}
+
+impl std::fmt::Debug for ActivitySourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActivitySourceConfig")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("platform", &self.platform)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("page_limit", &self.page_limit)
+            .field("max_pages", &self.max_pages)
+            .field("max_page_bytes", &self.max_page_bytes)
+            .finish()
+    }
+}
+
 /// A rate limit written as `COUNT/PERIOD` (`5/min`, `100/h`, `2/s`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateSpec {
@@ -152,6 +185,7 @@ pub struct Overrides {
     pub jwt_secret: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub demo_password: Option<String>,
+    pub lrs_password: Option<String>,
 }
 
 impl Config {
@@ -195,6 +229,9 @@ impl Config {
         if let Some(password) = &o.demo_password {
             self.demo.password = password.clone();
         }
+        if let Some(password) = &o.lrs_password {
+            self.sources.activity.password = password.clone();
+        }
     }
 
     /// Refuses configurations that must not run. Production needs a real secret (or JWKS) and
@@ -213,6 +250,15 @@ impl Config {
             if self.database.url.is_empty() {
                 bail!("production needs LEARNLENS_DATABASE_URL; refusing to start");
             }
+            for service in crate::sources::Service::ALL {
+                if service != crate::sources::Service::Activity
+                    && self.sources.url(service).is_none()
+                {
+                    bail!(
+                        "production needs sources.{service}_url; refusing to start (demo sources are for demo mode only)"
+                    );
+                }
+            }
         }
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");
@@ -223,6 +269,8 @@ impl Config {
         if self.auth.password_hash_concurrency == 0 {
             bail!("auth.password_hash_concurrency must be at least 1");
         }
+        crate::sources::xapi::XapiClientOptions::from_config(&self.sources.activity)
+            .map_err(|e| anyhow::anyhow!("invalid [sources.activity] configuration: {e}"))?;
         Ok(())
     }
 
@@ -283,10 +331,18 @@ mod tests {
         let err = c.validate().expect_err("no database url").to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
         o.database_url = Some("postgres://localhost/x".into());
-        Config::load(None, &o)
-            .expect("loads")
-            .validate()
-            .expect("valid");
+        let mut c = Config::load(None, &o).expect("loads");
+        let err = c.validate().expect_err("no source URLs").to_string();
+        assert!(err.contains("sources.directory_url"), "{err}");
+        for url in [
+            &mut c.sources.directory_url,
+            &mut c.sources.skills_url,
+            &mut c.sources.catalog_url,
+            &mut c.sources.assessments_url,
+        ] {
+            *url = "https://platform.example/svc".into();
+        }
+        c.validate().expect("valid");
     }
 
     #[test]
@@ -309,6 +365,25 @@ mod tests {
             toml::Value::Table(base).try_into::<Config>().is_err(),
             "typos are refused"
         );
+    }
+
+    #[test]
+    fn the_activity_source_is_configured_under_sources_activity() {
+        let c = Config::load(None, &Overrides::default()).expect("defaults");
+        assert_eq!(c.sources.activity.url, "");
+        assert_eq!(c.sources.activity.page_limit, 500);
+        assert_eq!(c.sources.activity.max_page_bytes, 32 << 20);
+        let o = Overrides {
+            lrs_password: Some("from-env".into()),
+            ..Default::default()
+        };
+        let mut c = Config::load(None, &o).expect("loads");
+        assert_eq!(c.sources.activity.password, "from-env");
+        assert!(!format!("{c:?}").contains("from-env"), "password in Debug");
+        c.sources.activity.url = "http://127.0.0.1:8100/xAPI/".into();
+        c.validate().expect("valid");
+        c.sources.activity.platform = "not an iri".into();
+        assert!(c.validate().is_err());
     }
 
     #[test]

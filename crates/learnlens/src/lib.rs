@@ -11,9 +11,11 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod jobs;
 pub mod ratelimit;
 pub mod redis_client;
 pub mod refcheck;
+pub mod sources;
 pub mod state;
 pub mod store;
 pub mod telemetry;
@@ -32,6 +34,7 @@ use crate::clock::Clock;
 use crate::config::{Config, RunEnv};
 use crate::ratelimit::RateLimiter;
 use crate::redis_client::RedisClient;
+use crate::sources::Sources;
 use crate::state::AppState;
 use crate::store::Store;
 
@@ -72,6 +75,25 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         clock.clone(),
         config.auth.refresh_token_ttl_days,
     );
+    // Demo mode without configured sources serves the synthetic demo data set in-process on a
+    // loopback port; the clients reach it over real HTTP, and the same data answers as mock
+    // data when a source fails. Elsewhere there is no mock data: a failed source without a
+    // snapshot is reported unavailable, never invented.
+    let mut mock: Option<Arc<dyn sources::MockSource>> = None;
+    if config.env == RunEnv::Demo && config.sources.url(sources::Service::Directory).is_none() {
+        let data =
+            demo::server::dataset(demo::synthetic::Size::Demo, demo::synthetic::DEFAULT_SEED)?;
+        let platform = sources::xapi::Platform::new(&config.sources.activity.platform)?;
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("binding the demo sources")?;
+        let running =
+            demo::server::spawn(data, platform, demo::server::DemoAuth::default(), listener)?;
+        running.configure(&mut config.sources);
+        tracing::info!(addr = %running.addr, "demo sources serving the synthetic demo data set");
+        mock = Some(running.source.clone());
+    }
+    let sources = Sources::new(&config.sources, &store, clock.clone(), mock)?;
     let limiter = RateLimiter::new(
         config.rate_limits.clone(),
         clock.clone(),
@@ -83,6 +105,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         store,
         auth,
         limiter,
+        sources,
         redis,
         clock,
         metrics: telemetry::metrics_handle(),

@@ -7,11 +7,19 @@ use learnlens::cli::{self, Cli, Command};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let mut args = Cli::parse();
+    // Needs no configuration, and nothing else may write to standard output.
+    if let Some(Command::Dataset { spec, summary }) = args.command {
+        return cli::dataset(spec, summary, std::io::stdout().lock());
+    }
     let config = args.load_config()?;
+    // Prints JSON on standard output, where the logs would go too: no logging.
+    if let Some(Command::Analytics(analytics)) = &args.command {
+        return cli::analytics(&config, analytics);
+    }
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
-        Command::Analytics(args) => cli::analytics(&config, &args),
+        Command::Sources { dataset } => cli::sources(config, dataset).await,
         command => cli::run_admin(config, command).await,
     }
 }

@@ -10,6 +10,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::ratelimit::RateLimiter;
 use crate::redis_client::RedisClient;
+use crate::sources::Sources;
 use crate::store::Store;
 
 pub struct AppState {
@@ -17,6 +18,7 @@ pub struct AppState {
     pub store: Store,
     pub auth: AuthService,
     pub limiter: RateLimiter,
+    pub sources: Sources,
     pub redis: Option<RedisClient>,
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,

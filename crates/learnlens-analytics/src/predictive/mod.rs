@@ -1,5 +1,5 @@
 //! Predictive analytics (`analytics.md` §2, PREDICTIVE): dropOffRisk (17), with its features,
-//! training and evaluation, and performanceForecast (18).
+//! training and evaluation, performanceForecast (18) and recommendations (19).
 //!
 //! Entry points follow the learner analytics: `compute(data, user_id, as_of, …, cfg)` indexes
 //! the dataset, `compute_indexed(index, user_id, as_of, …, cfg)` reuses a prebuilt index.
@@ -9,6 +9,7 @@
 pub mod drop_off;
 pub mod features;
 pub mod forecast;
+pub mod recommendations;
 
 #[cfg(test)]
 mod properties {

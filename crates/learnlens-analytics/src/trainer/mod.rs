@@ -325,6 +325,59 @@ pub(crate) fn pre_post_pair<'a>(
     }
 }
 
+/// The matched pre/post pairs of one course at `asOf`: one per learner enrolled
+/// (`enrolledAt ≤ asOf`), by [`pre_post_pair`], with the pairs left out counted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct CoursePairs {
+    /// Pre-test percentages, in learner id order.
+    pub pre: Vec<f64>,
+    /// Post-test percentages, same order.
+    pub post: Vec<f64>,
+    /// Pairs left out because pre = 100.
+    pub ceiling: usize,
+    /// Pairs left out because the pre-test came after the post-test.
+    pub out_of_order: usize,
+}
+
+impl CoursePairs {
+    /// Number of usable pairs.
+    pub(crate) fn len(&self) -> usize {
+        self.pre.len()
+    }
+
+    /// Hake's ⟨g⟩ over the pairs; `None` without pairs.
+    pub(crate) fn hake_gain(&self) -> Option<f64> {
+        stats::gain::hake_gain(&self.pre, &self.post)
+    }
+}
+
+/// The pre/post pairs of the learners enrolled in `course_id` at `as_of` (teachingEffectiveness
+/// pools them over a trainer's courses; recommendations uses them per course).
+pub(crate) fn course_pairs(
+    idx: &DatasetIndex<'_>,
+    course_id: &str,
+    as_of: DateTime<Utc>,
+) -> CoursePairs {
+    let mut out = CoursePairs::default();
+    let users: BTreeSet<&str> = enrollments_at(idx, course_id, as_of)
+        .iter()
+        .map(|e| e.user_id.as_str())
+        .collect();
+    for user in users {
+        let firsts = first_attempts(idx, user, as_of);
+        match pre_post_pair(idx, &firsts, course_id) {
+            PairOutcome::Pair(p) => {
+                out.pre.push(p.pre);
+                out.post.push(p.post);
+            }
+            PairOutcome::Ceiling => out.ceiling += 1,
+            PairOutcome::OutOfOrder => out.out_of_order += 1,
+            PairOutcome::Missing => {}
+        }
+    }
+    out
+}
+
 /// The learner outcomes of one course at `asOf`: the basis of analytics 7, 8 and 10.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CourseOutcomes<'a> {

@@ -28,8 +28,6 @@
 //!
 //! `n`: `courses`, `pairs`, `ceiling`, `outOfOrder`, `normalizedChangePairs`, `ratings`.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -40,8 +38,8 @@ use crate::stats;
 use crate::stats::proportion::Proportion;
 
 use super::{
-    PairOutcome, Rating, RatingKind, courses_of, enrollments_at, first_attempts,
-    global_mean_rating, is_matured, pre_post_pair, to_u64, valid_rating,
+    Rating, RatingKind, course_pairs, courses_of, enrollments_at, global_mean_rating, is_matured,
+    to_u64, valid_rating,
 };
 
 /// The teachingEffectiveness payload.
@@ -111,19 +109,11 @@ pub fn compute_indexed(
                 }
             }
         }
-        let users: BTreeSet<&str> = enrollments.iter().map(|e| e.user_id.as_str()).collect();
-        for user in users {
-            let firsts = first_attempts(idx, user, as_of);
-            match pre_post_pair(idx, &firsts, &course.id) {
-                PairOutcome::Pair(p) => {
-                    pre.push(p.pre);
-                    post.push(p.post);
-                }
-                PairOutcome::Ceiling => ceiling += 1,
-                PairOutcome::OutOfOrder => out_of_order += 1,
-                PairOutcome::Missing => {}
-            }
-        }
+        let pairs = course_pairs(idx, &course.id, as_of);
+        pre.extend(pairs.pre);
+        post.extend(pairs.post);
+        ceiling += pairs.ceiling;
+        out_of_order += pairs.out_of_order;
     }
     let gains = stats::gain::summarize_gains(&pre, &post);
     let field = |f: fn(&stats::gain::GainSummary) -> Option<f64>| gains.as_ref().and_then(f);

@@ -78,6 +78,7 @@ pub async fn ready(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Heal
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Metrics", content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
+    state.sources.export_metrics();
     state.metrics.run_upkeep();
     (
         [(

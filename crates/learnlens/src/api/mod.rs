@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod system;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -57,7 +58,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
-        .routes(routes!(auth::me));
+        .routes(routes!(auth::me))
+        .routes(routes!(system::sources));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .routes(routes!(health::live))
@@ -142,6 +144,17 @@ pub fn ratelimit_headers(headers: &mut HeaderMap, v: &Verdict) {
     headers.insert("ratelimit-limit", HeaderValue::from(v.limit));
     headers.insert("ratelimit-remaining", HeaderValue::from(v.remaining));
     headers.insert("ratelimit-reset", HeaderValue::from(v.reset_secs));
+}
+
+/// The `X-Active-Role` header, as documented on every operation that acts in a role.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct ActiveRoleHeader {
+    /// The role the request acts in: exactly one of `learner`, `trainer`, `org-admin`, and
+    /// one the caller holds.
+    #[param(rename = "X-Active-Role", inline, value_type = String, pattern = "^(learner|trainer|org-admin)$")]
+    #[allow(dead_code)]
+    x_active_role: String,
 }
 
 /// What a rate-limited handler returns once the request is admitted: the limit's headers go

@@ -8,6 +8,7 @@
 //! - Nothing outside this module sees a pool or writes SQL.
 
 mod analytics;
+mod jobs;
 mod snapshots;
 mod time;
 mod tokens;
@@ -23,6 +24,7 @@ use sqlx::sqlite::{
 };
 
 pub use analytics::AnalyticsRow;
+pub use jobs::{CancelOutcome, Enqueued, Job, JobStatus, NewJob};
 pub use snapshots::Snapshot;
 pub use time::DbTime;
 pub use tokens::{RefreshFamily, RotateOutcome};

@@ -26,11 +26,11 @@ pub enum Backend {
     Postgres,
 }
 
-fn require_services() -> bool {
+pub fn require_services() -> bool {
     std::env::var("LEARNLENS_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
-fn skip(what: &str, why: &str) {
+pub fn skip(what: &str, why: &str) {
     assert!(
         !require_services(),
         "{what} is required (LEARNLENS_REQUIRE_SERVICES=1) but unreachable: {why}"
@@ -138,6 +138,7 @@ pub struct TestApp {
     pub clock: FakeClock,
     pub state: Arc<AppState>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _db: Arc<TestDb>,
     _dir: Arc<tempfile::TempDir>,
 }
@@ -204,11 +205,11 @@ impl TestApp {
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let serve_state = state.clone();
-        tokio::spawn(async move {
-            let _ = learnlens::serve(serve_state, listener, async {
+        let server = tokio::spawn(async move {
+            learnlens::serve(serve_state, listener, async {
                 let _ = rx.await;
             })
-            .await;
+            .await
         });
         TestApp {
             addr,
@@ -219,9 +220,19 @@ impl TestApp {
             clock,
             state,
             shutdown: Some(tx),
+            server: Some(server),
             _db: db,
             _dir: dir,
         }
+    }
+
+    /// Signals shutdown (as SIGTERM does) and returns the server task, which ends once
+    /// in-flight requests are done.
+    pub fn shutdown(&mut self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.server.take().expect("server running")
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -157,6 +157,14 @@ async fn without_a_jwt_secret_local_login_is_disabled_and_idp_tokens_still_work(
     let tweak = move |c: &mut learnlens::config::Config| {
         c.env = RunEnv::Production;
         c.auth.jwt_secret = String::new();
+        for url in [
+            &mut c.sources.directory_url,
+            &mut c.sources.skills_url,
+            &mut c.sources.catalog_url,
+            &mut c.sources.assessments_url,
+        ] {
+            *url = "http://127.0.0.1:9".into();
+        }
         c.auth.jwks_url = format!("http://{addr}/jwks");
         c.auth.jwks_issuer = "https://idp.test".into();
         c.auth.jwks_audience = "learnlens-idp".into();

@@ -4,8 +4,16 @@
 mod helpers;
 
 mod auth;
+mod dataset;
+mod demo_sources;
 mod errors;
+mod fault_proxy;
+mod http;
+mod jobs;
 mod jwks;
 mod operations;
+mod queue;
 mod ratelimit;
+mod sources;
 mod store;
+mod xapi;

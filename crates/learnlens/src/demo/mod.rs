@@ -1,8 +1,12 @@
-//! Demo mode: the generated JWT secret kept in the data directory, and the demo accounts.
+//! Demo mode: the generated JWT secret kept in the data directory, the demo accounts, and the
+//! [`synthetic`] data set of the demo sources.
 //!
 //! The demo organisation `demo-org` and its users have fixed ids (`demo-learner`,
 //! `demo-trainer`, `demo-admin`, `demo-multi`) that the built-in demo sources also use, so the
 //! accounts see analytics about themselves. Nothing here runs in production.
+
+pub mod server;
+pub mod synthetic;
 
 use std::path::Path;
 
