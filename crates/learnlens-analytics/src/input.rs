@@ -892,6 +892,35 @@ mod tests {
         assert!(bad.is_err());
     }
 
+    /// Regression (reference check on the synthetic `small` set): a requirement weight written
+    /// as `1.4000000000000001` (the f64 next to 1.4, as ryu prints it) was read back as 1.4 by
+    /// serde_json's default float parser, which made two equal priorities of skillGapMatrix
+    /// tie differently from the source data. Every float must parse to its nearest f64.
+    #[test]
+    fn floats_parse_to_the_nearest_f64_and_round_trip() {
+        let weight = 1.4_f64.next_up();
+        assert_eq!(weight.to_string(), "1.4000000000000001");
+        let role: JobRole = serde_json::from_value(json!({
+            "id": "r", "orgId": "o", "name": "R",
+            "requirements": [{"skillId": "s", "targetLevel": 3.5, "weight": weight}]
+        }))
+        .expect("parses");
+        let text = serde_json::to_string(&role).expect("serialises");
+        let back: JobRole = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back.requirements[0].weight.to_bits(), weight.to_bits());
+        for x in [
+            0.1_f64,
+            2.0 / 3.0,
+            1e-300,
+            123_456.789_012_345_68,
+            0.300_000_000_000_000_04,
+        ] {
+            let parsed: f64 =
+                serde_json::from_str(&serde_json::to_string(&x).expect("json")).expect("parses");
+            assert_eq!(parsed.to_bits(), x.to_bits(), "{x:e}");
+        }
+    }
+
     #[test]
     fn dataset_deserialises_from_partial_json_with_defaults() {
         let data: Dataset = serde_json::from_value(json!({

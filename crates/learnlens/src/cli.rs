@@ -1,6 +1,6 @@
 //! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset |
-//! sources | evaluate oulad`. Options are flags or `LEARNLENS_*` environment variables and
-//! override the configuration files.
+//! sources | analytics | evaluate oulad`. Options are flags or `LEARNLENS_*` environment
+//! variables and override the configuration files.
 
 use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
@@ -90,6 +90,9 @@ pub enum Command {
     /// Evaluate a model on a public data set (no database needed).
     #[command(subcommand)]
     Evaluate(EvaluateCommand),
+    /// Compute analytics over a dataset file and print them as JSON (no database, no sources):
+    /// every kind over every applicable subject, as the reference check reads them.
+    Analytics(AnalyticsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +119,20 @@ pub struct OuladArgs {
 pub enum ReportFormat {
     Json,
     Table,
+}
+
+/// Arguments of `learnlens analytics`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyticsArgs {
+    /// A `Dataset` JSON file (the entities of sources.md, e.g. from `learnlens dataset`).
+    #[arg(long)]
+    pub dataset: PathBuf,
+    /// The `asOf` of every analytic, RFC 3339 (e.g. 2026-11-26T00:00:00Z).
+    #[arg(long)]
+    pub as_of: chrono::DateTime<chrono::Utc>,
+    /// Comma-separated analytics.md names (default: every kind of the catalogue).
+    #[arg(long)]
+    pub kinds: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +192,16 @@ impl Cli {
     }
 }
 
+/// Runs `learnlens analytics` with the `[analytics]` settings of the configuration.
+pub fn analytics(config: &Config, args: &AnalyticsArgs) -> anyhow::Result<()> {
+    crate::refcheck::main(
+        &args.dataset,
+        args.as_of,
+        args.kinds.as_deref(),
+        &config.analytics,
+    )
+}
+
 /// Runs a command other than `serve`.
 pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     if let Command::Evaluate(EvaluateCommand::Oulad(args)) = command {
@@ -188,7 +215,9 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     let now = SystemClock.now();
     match command {
         Command::Serve => bail!("serve is not an admin command"),
-        Command::Dataset { .. } | Command::Sources { .. } => bail!("not an admin command"),
+        Command::Analytics(_) | Command::Dataset { .. } | Command::Sources { .. } => {
+            bail!("not an admin command")
+        }
         Command::Evaluate(_) => bail!("evaluate runs without the store"),
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
         Command::Users(UsersCommand::Add {

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod oulad;
 pub mod ratelimit;
 pub mod redis_client;
+pub mod refcheck;
 pub mod sources;
 pub mod state;
 pub mod store;

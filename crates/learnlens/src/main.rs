@@ -12,6 +12,10 @@ async fn main() -> anyhow::Result<()> {
         return cli::dataset(spec, summary, std::io::stdout().lock());
     }
     let config = args.load_config()?;
+    // Prints JSON on standard output, where the logs would go too: no logging.
+    if let Some(Command::Analytics(analytics)) = &args.command {
+        return cli::analytics(&config, analytics);
+    }
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
