@@ -271,10 +271,13 @@ fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }
 
-/// demandIndex descending, then skill id ascending.
+/// demandIndex descending, then skill id ascending. The index is compared on a 1e-12 grid:
+/// two indices that differ only by floating-point summation order (one ulp) are a tie, broken
+/// by skill id as the definition intends, not by their last bit. Rounding keeps the order total.
 fn by_demand(a: &SkillDemandEntry, b: &SkillDemandEntry) -> Ordering {
-    b.demand_index
-        .total_cmp(&a.demand_index)
+    let key = |x: f64| (x * 1e12).round();
+    key(b.demand_index)
+        .total_cmp(&key(a.demand_index))
         .then_with(|| a.skill_id.cmp(&b.skill_id))
 }
 
@@ -400,6 +403,38 @@ mod tests {
         StrategicGoal, UserSkill,
     };
     use crate::test_support::*;
+
+    #[test]
+    fn demand_indices_one_ulp_apart_tie_and_are_ordered_by_skill_id() {
+        let e = |id: &str, d: f64| SkillDemandEntry {
+            skill_id: id.into(),
+            required_by: 5,
+            with_gap: 5,
+            unassessed: 0,
+            gap_frequency: 1.0,
+            mean_normalized_gap: 0.5,
+            gap_mass: d,
+            strategic_weight: 0.0,
+            demand_index: d,
+            courses_available: 1,
+            supply_ratio: None,
+        };
+        let mut v = vec![
+            e("sk-testing", 0.05348272138228941),
+            e("sk-rust", 0.053482721382289405),
+        ];
+        v.sort_by(by_demand);
+        assert_eq!(
+            v[0].skill_id, "sk-rust",
+            "a tie within float noise goes to the skill id"
+        );
+        let mut w = vec![e("a", 0.1), e("b", 0.2)];
+        w.sort_by(by_demand);
+        assert_eq!(
+            w[0].skill_id, "b",
+            "a real difference still orders by demand"
+        );
+    }
 
     const AS_OF: &str = "2025-06-30T12:00:00Z";
 
