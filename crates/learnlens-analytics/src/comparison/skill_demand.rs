@@ -419,7 +419,7 @@ mod tests {
             courses_available: 1,
             supply_ratio: None,
         };
-        let mut v = vec![
+        let mut v = [
             e("sk-testing", 0.05348272138228941),
             e("sk-rust", 0.053482721382289405),
         ];
@@ -428,7 +428,7 @@ mod tests {
             v[0].skill_id, "sk-rust",
             "a tie within float noise goes to the skill id"
         );
-        let mut w = vec![e("a", 0.1), e("b", 0.2)];
+        let mut w = [e("a", 0.1), e("b", 0.2)];
         w.sort_by(by_demand);
         assert_eq!(
             w[0].skill_id, "b",
