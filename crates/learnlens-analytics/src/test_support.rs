@@ -780,6 +780,15 @@ impl ser::SerializeStructVariant for Compound<'_> {
     }
 }
 
+/// Asserts `got` equals `want` at tolerance T1 of analytics.md: |Δ| ≤ 1e-9·max(1,|ref|) is the
+/// spec; the tests hold hand-computed values to the stricter 1e-12.
+pub fn close(got: f64, want: f64) {
+    assert!(
+        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "got {got}, want {want}"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -341,13 +341,6 @@ mod tests {
 
     const AS_OF: &str = "2025-06-30T12:00:00Z";
 
-    fn close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "got {got}, want {want}"
-        );
-    }
-
     fn close_opt(got: Option<f64>, want: f64) {
         close(got.expect("a value"), want);
     }

@@ -229,13 +229,6 @@ mod tests {
 
     const AS_OF: &str = "2025-06-30T12:00:00Z";
 
-    fn close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "got {got}, want {want}"
-        );
-    }
-
     /// Six active users of o1 (u1–u5 in `eng`, u6 in `ops`), an inactive one, one of another
     /// org and one created after asOf, all enrolled in c1 since January.
     fn example() -> Dataset {

@@ -243,13 +243,6 @@ mod tests {
 
     const AS_OF: &str = "2025-06-30T12:00:00Z";
 
-    fn close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "got {got}, want {want}"
-        );
-    }
-
     /// h1 (24 h): six matured enrollments, five completed in 1–5 days, one dropped; five
     /// final scores 0.6…1.0; five course ratings. h2: two enrollments, two low ratings.
     fn example() -> Dataset {

@@ -176,13 +176,6 @@ pub(crate) mod tests {
 
     pub(crate) const AS_OF: &str = "2025-06-30T12:00:00Z";
 
-    fn close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "got {got}, want {want}"
-        );
-    }
-
     fn trainer_course(id: &str, trainer: &str, hours: f64) -> Course {
         let mut c = course(id, hours);
         c.trainer_id = trainer.into();

@@ -280,13 +280,6 @@ mod tests {
 
     const AS_OF: &str = "2025-06-30T12:00:00Z";
 
-    fn close(got: f64, want: f64) {
-        assert!(
-            (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "got {got}, want {want}"
-        );
-    }
-
     /// Five active learners of course d1 with exam scores 10, 20, 30, 40, 100 (of 100), and an
     /// inactive one (last event 60 days ago) with 90.
     fn example() -> Dataset {
