@@ -33,6 +33,8 @@ pub struct Config {
     pub demo: DemoConfig,
     /// The source services (`[sources]`).
     pub sources: crate::sources::SourcesConfig,
+    /// The job queue's workers (`[jobs]`).
+    pub jobs: crate::jobs::JobsConfig,
     /// The analytics engine's own settings (`[analytics]`).
     #[serde(default)]
     pub analytics: learnlens_analytics::Config,
