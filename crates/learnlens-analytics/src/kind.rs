@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::comparison::peer_comparison;
 use crate::comparison::skill_demand::{self, DemandScope};
 use crate::config::Config;
-use crate::input::DatasetIndex;
+use crate::input::{Dataset, DatasetIndex};
 use crate::predictive::drop_off::{self, DropOffModel};
 use crate::predictive::{forecast, recommendations};
 use crate::{learner, org, trainer};
@@ -189,6 +189,34 @@ pub struct Models<'a> {
 
 /// The subject id that selects global scope for [`AnalyticsKind::SkillDemand`].
 pub const GLOBAL_SUBJECT: &str = "global";
+
+/// The subject ids `kind` is computed for over `data`, sorted and distinct: users with the role
+/// `learner` for learner, comparison and predictive analytics, users with the role `trainer`
+/// for trainer analytics, every organisation for organisation analytics, and every
+/// organisation plus [`GLOBAL_SUBJECT`] for skillDemand.
+pub fn subjects(data: &Dataset, kind: AnalyticsKind) -> Vec<String> {
+    let with_role = |role: &str| -> Vec<String> {
+        data.users
+            .iter()
+            .filter(|u| u.roles.iter().any(|r| r == role))
+            .map(|u| u.id.clone())
+            .collect()
+    };
+    let orgs = || -> Vec<String> { data.organizations.iter().map(|o| o.id.clone()).collect() };
+    let mut ids = match kind.subject() {
+        SubjectKind::User => with_role("learner"),
+        SubjectKind::Trainer => with_role("trainer"),
+        SubjectKind::Org => orgs(),
+        SubjectKind::OrgOrGlobal => {
+            let mut ids = orgs();
+            ids.push(GLOBAL_SUBJECT.to_owned());
+            ids
+        }
+    };
+    ids.sort();
+    ids.dedup();
+    ids
+}
 
 /// Computes one analytic for one subject and returns its payload as JSON.
 pub fn compute(

@@ -1,5 +1,5 @@
-//! The command line: `learnlens [serve] | migrate | users add|disable|enable|list | dataset |
-//! sources | analytics | evaluate oulad`. Options are flags or `LEARNLENS_*` environment
+//! The command line: `learnlens [serve] | worker | batch | migrate | users
+//! add|disable|enable|list | dataset | sources | analytics | evaluate oulad`. Options are flags or `LEARNLENS_*` environment
 //! variables and override the configuration files.
 
 use std::io::{BufRead as _, Write};
@@ -62,8 +62,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the API (the default command).
+    /// Serve the API (the default command); also runs job workers unless
+    /// `jobs.serve_runs_workers` is false.
     Serve,
+    /// Run job workers only (no API), until Ctrl-C or SIGTERM.
+    Worker,
+    /// Run the nightly batch now, in the foreground, with a progress bar: every analytic of
+    /// every subject of every organisation, written to the store.
+    Batch(BatchArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Manage accounts.
@@ -93,6 +99,20 @@ pub enum Command {
     /// Compute analytics over a dataset file and print them as JSON (no database, no sources):
     /// every kind over every applicable subject, as the reference check reads them.
     Analytics(AnalyticsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Only this organisation (default: every organisation in the directory, plus the global
+    /// skillDemand).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Compute as of this instant (RFC 3339; default: now).
+    #[arg(long)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Organisations computed at once (default: the number of CPUs).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -214,7 +234,9 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
     store.migrate().await?;
     let now = SystemClock.now();
     match command {
-        Command::Serve => bail!("serve is not an admin command"),
+        Command::Serve | Command::Worker | Command::Batch(_) => {
+            bail!("not an admin command")
+        }
         Command::Analytics(_) | Command::Dataset { .. } | Command::Sources { .. } => {
             bail!("not an admin command")
         }
@@ -390,6 +412,115 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let state = crate::build(config, Arc::new(SystemClock)).await?;
     println!("{}", banner(&state.config, addr));
     crate::serve(state, listener, shutdown_signal()).await
+}
+
+/// `learnlens worker`: the job workers of this process, until Ctrl-C or SIGTERM.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let state = crate::build(config, Arc::new(SystemClock)).await?;
+    let token = tokio_util::sync::CancellationToken::new();
+    let tasks = state.jobs.spawn(token.clone());
+    println!(
+        "learnlens worker: {} workers on the {:?} store",
+        state.config.jobs.workers.max(1),
+        state.store.backend()
+    );
+    shutdown_signal().await;
+    token.cancel();
+    futures::future::join_all(tasks).await;
+    state.store.close().await;
+    Ok(())
+}
+
+/// `learnlens batch`: the nightly batch's work in the foreground, with a progress bar on
+/// standard error and a summary (learners/s, statements/s, peak memory) at the end.
+pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
+    use futures::StreamExt as _;
+
+    let state = crate::build(config, Arc::new(SystemClock)).await?;
+    let pipeline = crate::pipeline::batch::Pipeline {
+        sources: state.sources.clone(),
+        store: state.store.clone(),
+        clock: state.clock.clone(),
+        analytics: Arc::new(state.config.analytics.clone()),
+        fallback_ttl_secs: state.config.sources.fallback_ttl_secs,
+    };
+    let as_of = args.as_of.unwrap_or_else(|| state.clock.now());
+    let orgs: Vec<String> = match &args.org {
+        Some(org) => vec![org.clone()],
+        None => pipeline
+            .organizations()
+            .await?
+            .into_iter()
+            .map(|o| o.id)
+            .collect(),
+    };
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(orgs.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {pos}/{len} organisations {msg}",
+        )?
+        .progress_chars("=> "),
+    );
+    let concurrency = args
+        .concurrency
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+        .max(1);
+    let runs: Vec<(String, anyhow::Result<crate::pipeline::batch::OrgRun>)> =
+        futures::stream::iter(orgs)
+            .map(|org| {
+                let pipeline = &pipeline;
+                let bar = &bar;
+                async move {
+                    let run = pipeline
+                        .run_org(&org, crate::pipeline::Selection::default(), as_of, None)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"));
+                    bar.inc(1);
+                    bar.set_message(org.clone());
+                    (org, run)
+                }
+            })
+            .buffer_unordered(concurrency)
+            .collect()
+            .await;
+    if args.org.is_none() {
+        pipeline.run_global(as_of).await?;
+    }
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    let mut total = crate::pipeline::batch::OrgRun::default();
+    let mut failed = Vec::new();
+    for (org, run) in runs {
+        match run {
+            Ok(r) => {
+                total.learners += r.learners;
+                total.statements += r.statements;
+                total.results += r.results;
+            }
+            Err(e) => failed.push(format!("{org}: {e}")),
+        }
+    }
+    let rate = |n: u64| n as f64 / secs.max(1e-9);
+    println!(
+        "batch as of {as_of}: {} learners, {} statements, {} results in {secs:.1} s          ({:.0} learners/s, {:.0} statements/s), peak RSS {}",
+        total.learners,
+        total.statements,
+        total.results,
+        rate(total.learners),
+        rate(total.statements),
+        crate::evaluate::peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.0} MiB"))
+    );
+    state.store.close().await;
+    if !failed.is_empty() {
+        bail!(
+            "{} organisation(s) failed:\n  {}",
+            failed.len(),
+            failed.join("\n  ")
+        );
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -118,6 +118,8 @@ pub struct ActivitySourceConfig {
     pub page_limit: u32,
     pub max_pages: u32,
     pub max_page_bytes: usize,
+    /// A learner's statements are kept as a fallback snapshot only up to this many events.
+    pub snapshot_max_events: usize,
 }
 
 impl std::fmt::Debug for ActivitySourceConfig {
@@ -131,6 +133,7 @@ impl std::fmt::Debug for ActivitySourceConfig {
             .field("page_limit", &self.page_limit)
             .field("max_pages", &self.max_pages)
             .field("max_page_bytes", &self.max_page_bytes)
+            .field("snapshot_max_events", &self.snapshot_max_events)
             .finish()
     }
 }
@@ -239,6 +242,11 @@ impl Config {
     /// Refuses configurations that must not run. Production needs a real secret (or JWKS) and
     /// an explicit database; a secret that is set must be long enough in every mode.
     pub fn validate(&self) -> anyhow::Result<()> {
+        if self.jobs.workers < 2 {
+            bail!(
+                "jobs.workers must be at least 2 (a nightly batch holds one worker while its organisations run on the others)"
+            );
+        }
         let secret_len = self.auth.jwt_secret.len();
         if secret_len > 0 && secret_len < 32 {
             bail!("auth.jwt_secret must be at least 32 bytes (got {secret_len})");

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod evaluate;
 pub mod jobs;
 pub mod oulad;
+pub mod pipeline;
 pub mod ratelimit;
 pub mod redis_client;
 pub mod refcheck;
@@ -95,7 +96,20 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         tracing::info!(addr = %running.addr, "demo sources serving the synthetic demo data set");
         mock = Some(running.source.clone());
     }
-    let sources = Sources::new(&config.sources, &store, clock.clone(), mock)?;
+    let sources = Arc::new(Sources::new(&config.sources, &store, clock.clone(), mock)?);
+    let pipeline = pipeline::batch::Pipeline {
+        sources: sources.clone(),
+        store: store.clone(),
+        clock: clock.clone(),
+        analytics: Arc::new(config.analytics.clone()),
+        fallback_ttl_secs: config.sources.fallback_ttl_secs,
+    };
+    let jobs = jobs::Runtime::new(
+        store.clone(),
+        clock.clone(),
+        config.jobs.clone(),
+        pipeline::batch::handlers(&pipeline),
+    );
     let limiter = RateLimiter::new(
         config.rate_limits.clone(),
         clock.clone(),
@@ -108,6 +122,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         auth,
         limiter,
         sources,
+        jobs,
         redis,
         clock,
         metrics: telemetry::metrics_handle(),
@@ -115,7 +130,9 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests finish
-/// for up to `server.shutdown_grace_secs`.
+/// for up to `server.shutdown_grace_secs`. Unless `jobs.serve_runs_workers` is off, the job
+/// workers run alongside; on shutdown they stop claiming and their running jobs get
+/// `jobs.shutdown_grace_secs` before they are released.
 pub async fn serve(
     state: Arc<AppState>,
     listener: TcpListener,
@@ -123,8 +140,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let store = state.store.clone();
-    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let token = tokio_util::sync::CancellationToken::new();
+    let workers = if state.config.jobs.serve_runs_workers {
+        state.jobs.spawn(token.clone())
+    } else {
+        Vec::new()
+    };
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signalled = token.clone();
     tokio::spawn(async move {
         shutdown.await;
@@ -137,6 +159,7 @@ pub async fn serve(
             tracing::warn!(grace_secs = grace.as_secs(), "shutdown grace period over; dropping open connections");
         }
     }
+    futures::future::join_all(workers).await;
     store.close().await;
     Ok(())
 }

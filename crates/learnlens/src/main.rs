@@ -19,6 +19,8 @@ async fn main() -> anyhow::Result<()> {
     learnlens::telemetry::init_logging(config.env);
     match args.command.take().unwrap_or(Command::Serve) {
         Command::Serve => cli::serve(config).await,
+        Command::Worker => cli::worker(config).await,
+        Command::Batch(args) => cli::batch(config, args).await,
         Command::Sources { dataset } => cli::sources(config, dataset).await,
         command => cli::run_admin(config, command).await,
     }

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
-use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
+use learnlens_analytics::kind::{self, AnalyticsKind, Models};
 use learnlens_analytics::predictive::{drop_off, features};
 use learnlens_analytics::{Config, Dataset, DatasetIndex};
 use serde_json::{Value, json};
@@ -48,30 +48,7 @@ pub fn parse_kinds(list: Option<&str>) -> anyhow::Result<Vec<AnalyticsKind>> {
     Ok(kinds)
 }
 
-/// The subject ids `kind` is computed for over `data`, sorted and distinct.
-pub fn subjects(data: &Dataset, kind: AnalyticsKind) -> Vec<String> {
-    let with_role = |role: &str| -> Vec<String> {
-        data.users
-            .iter()
-            .filter(|u| u.roles.iter().any(|r| r == role))
-            .map(|u| u.id.clone())
-            .collect()
-    };
-    let orgs = || -> Vec<String> { data.organizations.iter().map(|o| o.id.clone()).collect() };
-    let mut ids = match kind.subject() {
-        SubjectKind::User => with_role("learner"),
-        SubjectKind::Trainer => with_role("trainer"),
-        SubjectKind::Org => orgs(),
-        SubjectKind::OrgOrGlobal => {
-            let mut ids = orgs();
-            ids.push(GLOBAL_SUBJECT.to_owned());
-            ids
-        }
-    };
-    ids.sort();
-    ids.dedup();
-    ids
-}
+pub use learnlens_analytics::kind::subjects;
 
 /// Computes `kinds` over `data` at `as_of` and returns the document described in the module
 /// documentation.

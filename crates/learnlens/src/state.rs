@@ -1,5 +1,5 @@
 //! The application state shared by every handler: configuration, store, auth, limiter,
-//! optional Redis, clock, metrics. Built once by [`crate::build`].
+//! sources, the job runtime, optional Redis, clock, metrics. Built once by [`crate::build`].
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use crate::auth::AuthService;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::jobs::Runtime;
 use crate::ratelimit::RateLimiter;
 use crate::redis_client::RedisClient;
 use crate::sources::Sources;
@@ -18,7 +19,9 @@ pub struct AppState {
     pub store: Store,
     pub auth: AuthService,
     pub limiter: RateLimiter,
-    pub sources: Sources,
+    pub sources: Arc<Sources>,
+    /// The job queue: enqueue here so this process's idle workers wake at once.
+    pub jobs: Arc<Runtime>,
     pub redis: Option<RedisClient>,
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod jobs;
 pub mod system;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     components(schemas(ErrorBody)),
     tags(
         (name = "auth", description = "Login, token refresh, logout, the caller's account"),
+        (name = "jobs", description = "Manual refresh and the status of background jobs"),
         (name = "operations", description = "Health and metrics"),
     )
 )]
@@ -59,7 +61,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
-        .routes(routes!(system::sources));
+        .routes(routes!(system::sources))
+        .routes(routes!(jobs::refresh))
+        .routes(routes!(jobs::get_job, jobs::cancel_job));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .routes(routes!(health::live))

@@ -38,6 +38,8 @@ pub struct JobsConfig {
     pub retry_max_secs: u64,
     /// On shutdown, running jobs get this long before they are released.
     pub shutdown_grace_secs: u64,
+    /// Whether `serve` runs workers too (`learnlens worker` always does).
+    pub serve_runs_workers: bool,
 }
 
 impl Default for JobsConfig {
@@ -50,6 +52,7 @@ impl Default for JobsConfig {
             retry_base_secs: 5,
             retry_max_secs: 300,
             shutdown_grace_secs: 30,
+            serve_runs_workers: true,
         }
     }
 }

@@ -164,9 +164,7 @@ pub struct ContractSettings {
 pub struct ContractClient {
     pub settings: ContractSettings,
     pub resilience: Resilience,
-    pub store: Store,
-    pub mock: Option<Arc<dyn MockSource>>,
-    pub clock: Arc<dyn Clock>,
+    pub fallback: Fallback,
 }
 
 impl ContractClient {
@@ -215,8 +213,8 @@ impl ContractClient {
         let key = request_key(collection, &filters);
         match self.list_live(collection, &filters).await {
             Ok(items) => {
-                let now = self.clock.now();
-                self.keep_snapshot(&key, &items, now).await;
+                let now = self.fallback.clock.now();
+                self.fallback.keep(&key, &items, now).await;
                 Ok(Fetched {
                     value: items,
                     provenance: Provenance::Live,
@@ -229,7 +227,11 @@ impl ContractClient {
                     cause,
                 })
             }
-            Err(cause) => self.fallback(&key, collection, &filters, cause).await,
+            Err(cause) => {
+                self.fallback
+                    .answer(&key, collection, &filters, cause)
+                    .await
+            }
         }
     }
 
@@ -289,10 +291,10 @@ impl ContractClient {
                 |b| serde_json::from_slice::<T>(b).map_err(|e| e.to_string()),
             )
             .await;
-        let now = self.clock.now();
+        let now = self.fallback.clock.now();
         match live {
             Ok(item) => {
-                self.keep_snapshot(&key, &Some(&item), now).await;
+                self.fallback.keep(&key, &Some(&item), now).await;
                 Ok(Fetched {
                     value: Some(item),
                     provenance: Provenance::Live,
@@ -313,7 +315,8 @@ impl ContractClient {
             Err(cause) => {
                 let filters = [("id".to_owned(), id.to_owned())];
                 let found = self
-                    .fallback::<T>(&key, collection, &filters, cause)
+                    .fallback
+                    .answer::<T>(&key, collection, &filters, cause)
                     .await?;
                 Ok(Fetched {
                     value: found.value.into_iter().next(),
@@ -323,8 +326,21 @@ impl ContractClient {
             }
         }
     }
+}
 
-    async fn keep_snapshot<V: Serialize>(
+/// The fallback chain of one service (sources.md): every good answer is kept in the store
+/// under its request key; when the service fails, the last good answer is used, then mock
+/// data, and the answer says which ([`Provenance`]).
+pub struct Fallback {
+    pub service: Service,
+    pub store: Store,
+    pub mock: Option<Arc<dyn MockSource>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Fallback {
+    /// Keeps `value` as the last good answer to `key` (a failure to keep it is only logged).
+    pub async fn keep<V: Serialize>(
         &self,
         key: &str,
         value: &V,
@@ -333,27 +349,29 @@ impl ContractClient {
         let body = match serde_json::to_value(value) {
             Ok(b) => b,
             Err(e) => {
-                tracing::warn!(source.name = %self.service(), error = %e, "snapshot not serialisable");
+                tracing::warn!(source.name = %self.service, error = %e, "snapshot not serialisable");
                 return;
             }
         };
         if let Err(e) = self
             .store
-            .put_snapshot(self.service().as_str(), key, &body, now)
+            .put_snapshot(self.service.as_str(), key, &body, now)
             .await
         {
-            tracing::warn!(source.name = %self.service(), error = %e, "keeping the snapshot failed");
+            tracing::warn!(source.name = %self.service, error = %e, "keeping the snapshot failed");
         }
     }
 
-    async fn fallback<T: DeserializeOwned>(
+    /// The answer to `key` when the service failed with `cause`: the last good answer, else
+    /// mock data for `collection` and `filters`, else [`SourceError::Unavailable`].
+    pub async fn answer<T: DeserializeOwned>(
         &self,
         key: &str,
         collection: &str,
         filters: &[(String, String)],
         cause: CallError,
     ) -> Result<Fetched<Vec<T>>, SourceError> {
-        let service = self.service();
+        let service = self.service;
         tracing::warn!(source.name = %service, error = %cause, request = key, "source failed; falling back");
         match self.store.get_snapshot(service.as_str(), key).await {
             Ok(Some(snapshot)) => {

@@ -196,6 +196,12 @@ impl MockSource for DatasetSource {
         collection: &str,
         filters: &[(String, String)],
     ) -> Option<Vec<Value>> {
+        // A learner's statements, as events.
+        if service == Service::Activity {
+            let (_, user) = filters.iter().find(|(k, _)| k == "agent")?;
+            return (collection == super::activity::STATEMENTS)
+                .then(|| to_values(self.data.events.iter().filter(|e| &e.user_id == user)));
+        }
         // A `get` falls back as a query with an `id` filter.
         if let Some((_, id)) = filters.iter().find(|(k, _)| k == "id") {
             return DatasetSource::get(self, service, collection, id)

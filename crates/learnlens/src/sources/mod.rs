@@ -9,6 +9,7 @@
 //! error for a read that a fallback could answer; a source answering garbage counts as a
 //! failure for its breaker and never panics or crashes a job.
 
+pub mod activity;
 pub mod breaker;
 pub mod contract;
 pub mod dataset;
@@ -24,8 +25,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::store::Store;
+use activity::ActivityClient;
 use breaker::{BreakerConfig, BreakerStatus, CircuitBreaker};
-use contract::{ContractClient, ContractSettings, Resilience};
+use contract::{ContractClient, ContractSettings, Fallback, Resilience};
 use retry::RetryConfig;
 
 /// The platform's services learnlens reads.
@@ -154,6 +156,7 @@ impl SourcesConfig {
 /// The clients of every configured source, and one breaker per service.
 pub struct Sources {
     contracts: BTreeMap<Service, ContractClient>,
+    activity: Option<ActivityClient>,
     breakers: BTreeMap<Service, Arc<CircuitBreaker>>,
 }
 
@@ -177,13 +180,26 @@ impl Sources {
                 )
             })
             .collect();
+        let resilience = |service: Service| Resilience {
+            service,
+            breaker: breakers[&service].clone(),
+            retry: config.retry.clone(),
+            deadline: Duration::from_millis(config.deadline_ms),
+            http: http.clone(),
+        };
+        let fallback = |service: Service| Fallback {
+            service,
+            store: store.clone(),
+            mock: mock.clone(),
+            clock: clock.clone(),
+        };
         let mut contracts = BTreeMap::new();
-        for (service, breaker) in &breakers {
-            let Some(url) = config.url(*service) else {
+        for service in Service::ALL {
+            let Some(url) = config.url(service) else {
                 continue;
             };
             contracts.insert(
-                *service,
+                service,
                 ContractClient {
                     settings: ContractSettings {
                         base_url: url.to_owned(),
@@ -191,23 +207,30 @@ impl Sources {
                         page_limit: config.page_limit,
                         max_pages: config.max_pages,
                     },
-                    resilience: Resilience {
-                        service: *service,
-                        breaker: breaker.clone(),
-                        retry: config.retry.clone(),
-                        deadline: Duration::from_millis(config.deadline_ms),
-                        http: http.clone(),
-                    },
-                    store: store.clone(),
-                    mock: mock.clone(),
-                    clock: clock.clone(),
+                    resilience: resilience(service),
+                    fallback: fallback(service),
                 },
             );
         }
+        let activity = match xapi::XapiClientOptions::from_config(&config.activity)? {
+            Some(options) => Some(ActivityClient {
+                xapi: xapi::XapiClient::new(options)?
+                    .with_resilience(resilience(Service::Activity)),
+                fallback: fallback(Service::Activity),
+                snapshot_max_events: config.activity.snapshot_max_events,
+            }),
+            None => None,
+        };
         Ok(Sources {
             contracts,
+            activity,
             breakers,
         })
+    }
+
+    /// The activity (LRS) client, if an LRS is configured.
+    pub fn activity(&self) -> Option<&ActivityClient> {
+        self.activity.as_ref()
     }
 
     /// The client of a JSON-contract service, if its URL is configured.

@@ -96,6 +96,9 @@ pub enum XapiError {
     /// The client or the platform IRI is misconfigured; nothing was sent.
     #[error("invalid activity source configuration: {0}")]
     Config(String),
+    /// The LRS's circuit breaker is open: nothing was sent.
+    #[error("the LRS's circuit breaker is open")]
+    Open,
 }
 
 impl XapiError {
@@ -113,7 +116,7 @@ impl XapiError {
             | XapiError::BodyTooLarge { .. }
             | XapiError::TooManyPages { .. }
             | XapiError::BadMore(_) => true,
-            XapiError::Config(_) => false,
+            XapiError::Config(_) | XapiError::Open => false,
         }
     }
 

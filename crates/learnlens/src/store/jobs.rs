@@ -461,6 +461,17 @@ impl Store {
         rows.into_iter().map(Job::try_from).collect()
     }
 
+    /// The children of a fan-out job (the nightly batch's organisations), oldest first.
+    pub async fn child_jobs(&self, parent_id: &str) -> StoreResult<Vec<Job>> {
+        let rows: Vec<Row> = on_pool!(self, pool => {
+            sqlx::query_as(concat!("SELECT ", job_columns!(), " FROM jobs WHERE parent_id = $1 ORDER BY created_at, id"))
+                .bind(parent_id)
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter().map(Job::try_from).collect()
+    }
+
     /// Deletes completed and cancelled jobs finished before `done_before` and failed ones
     /// before `failed_before` (retention).
     pub async fn prune_jobs(

@@ -1,8 +1,9 @@
 //! A small TCP fault proxy for tests: sits between a client and a server and passes,
-//! refuses, blackholes or delays connections, switchable at run time.
+//! refuses, blackholes or delays connections, switchable at run time. Switching the mode
+//! cuts every open connection, as a source going down does, so pooled keep-alive connections
+//! meet the new mode too.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt as _;
@@ -22,7 +23,7 @@ pub enum Mode {
 
 pub struct FaultProxy {
     pub addr: SocketAddr,
-    mode: Arc<Mutex<Mode>>,
+    mode: tokio::sync::watch::Sender<Mode>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -30,25 +31,34 @@ impl FaultProxy {
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("addr");
-        let mode = Arc::new(Mutex::new(Mode::Pass));
-        let current = mode.clone();
+        let (mode, current) = tokio::sync::watch::channel(Mode::Pass);
         let task = tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
-                let mode = *current.lock().expect("mode");
+                let mut changed = current.clone();
+                let mode = *changed.borrow_and_update();
                 tokio::spawn(async move {
+                    let cut = async move {
+                        let _ = changed.changed().await;
+                    };
+                    tokio::pin!(cut);
                     match mode {
                         Mode::Refuse => drop(inbound),
                         Mode::Blackhole => {
                             let mut sink = [0u8; 1024];
-                            while matches!(inbound.read(&mut sink).await, Ok(n) if n > 0) {}
+                            let drain = async {
+                                while matches!(inbound.read(&mut sink).await, Ok(n) if n > 0) {}
+                            };
+                            tokio::select! { () = drain => {}, () = &mut cut => {} }
                         }
                         Mode::Pass | Mode::Delay(_) => {
                             if let Mode::Delay(d) = mode {
                                 tokio::time::sleep(d).await;
                             }
                             if let Ok(mut outbound) = TcpStream::connect(upstream).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                                    .await;
+                                tokio::select! {
+                                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                    () = &mut cut => {}
+                                }
                             }
                         }
                     }
@@ -58,8 +68,9 @@ impl FaultProxy {
         FaultProxy { addr, mode, task }
     }
 
+    /// Switches the mode for new connections and cuts the open ones.
     pub fn set(&self, mode: Mode) {
-        *self.mode.lock().expect("mode") = mode;
+        self.mode.send_replace(mode);
     }
 }
 

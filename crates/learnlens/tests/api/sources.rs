@@ -13,7 +13,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::TimeDelta;
 use learnlens::clock::{Clock as _, FakeClock};
 use learnlens::sources::breaker::{BreakerConfig, BreakerState, CircuitBreaker};
-use learnlens::sources::contract::{ContractClient, ContractSettings, Resilience, SourceError};
+use learnlens::sources::contract::{
+    ContractClient, ContractSettings, Fallback, Resilience, SourceError,
+};
 use learnlens::sources::retry::RetryConfig;
 use learnlens::sources::{MockSource, Provenance, Service};
 use serde_json::{Value, json};
@@ -158,9 +160,12 @@ fn client(
                 .build()
                 .expect("client"),
         },
-        store: app.state.store.clone(),
-        mock: mock.then(|| Arc::new(FixedMock) as Arc<dyn MockSource>),
-        clock,
+        fallback: Fallback {
+            service: Service::Directory,
+            store: app.state.store.clone(),
+            mock: mock.then(|| Arc::new(FixedMock) as Arc<dyn MockSource>),
+            clock,
+        },
     }
 }
 

@@ -10,7 +10,10 @@
 //!   LRS (same scheme, host and port), so the credentials only ever go to that LRS.
 //! - Errors stay typed (status, timeout, transport, body) for the breaker; messages carry no
 //!   URL (its query names a user) and no credentials.
-//! - No retries, deadline or breaker here: the source stack around this client owns those.
+//! - Retries, the deadline and the circuit breaker are not decided here: a client built with
+//!   [`XapiClient::with_resilience`] (as `Sources` builds it) sends each page through the
+//!   service's [`Resilience`], so every page is one call for the breaker and a page that does
+//!   not parse counts as a failure; a bare client (tests, benches) sends each page once.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -24,6 +27,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::config::ActivitySourceConfig;
+use crate::sources::contract::{CallError, Resilience};
 
 use super::{
     EmailDirectory, FieldCounts, Mapping, Platform, SkipCounts, XapiError, parse_statements,
@@ -173,6 +177,7 @@ pub struct XapiClient {
     page_limit: u32,
     max_pages: u32,
     max_page_bytes: usize,
+    resilience: Option<std::sync::Arc<Resilience>>,
 }
 
 impl fmt::Debug for XapiClient {
@@ -229,7 +234,14 @@ impl XapiClient {
             page_limit: options.page_limit,
             max_pages: options.max_pages,
             max_page_bytes: options.max_page_bytes,
+            resilience: None,
         })
+    }
+
+    /// Sends every page through `resilience` (deadline, retries, breaker).
+    pub fn with_resilience(mut self, resilience: Resilience) -> Self {
+        self.resilience = Some(std::sync::Arc::new(resilience));
+        self
     }
 
     pub fn platform(&self) -> &Platform {
@@ -261,10 +273,8 @@ impl XapiClient {
                     max: self.max_pages,
                 });
             }
-            let body = self.get_page(&url, &request_id).await?;
+            let page = self.page(&url, &request_id, &mapping).await?;
             result.pages += 1;
-            let page = parse_statements(&body, &mapping)?;
-            drop(body);
             tracing::debug!(
                 source.name = "activity",
                 request.id = %request_id,
@@ -338,14 +348,53 @@ impl XapiClient {
         Ok(url)
     }
 
-    async fn get_page(&self, url: &Url, request_id: &str) -> Result<Vec<u8>, XapiError> {
-        let mut response = self
-            .http
+    /// One page, read and parsed: through the resilience stack when there is one.
+    async fn page(
+        &self,
+        url: &Url,
+        request_id: &str,
+        mapping: &Mapping<'_>,
+    ) -> Result<super::StatementPage, XapiError> {
+        let Some(resilience) = &self.resilience else {
+            let body = self.get_page(url, request_id).await?;
+            return parse_statements(&body, mapping);
+        };
+        let cap = self.max_page_bytes;
+        resilience
+            .get(
+                || self.page_request(url, request_id),
+                |body| {
+                    if body.len() > cap {
+                        return Err(format!("an LRS page exceeded {cap} bytes"));
+                    }
+                    parse_statements(body, mapping).map_err(|e| e.to_string())
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                CallError::Open => XapiError::Open,
+                CallError::Timeout => XapiError::Timeout,
+                CallError::Transport(m) => XapiError::Transport(m),
+                CallError::Status(status) => XapiError::Status {
+                    status,
+                    retry_after: None,
+                },
+                CallError::Body(m) => XapiError::Body(m),
+            })
+    }
+
+    fn page_request(&self, url: &Url, request_id: &str) -> reqwest::RequestBuilder {
+        self.http
             .get(url.clone())
             .basic_auth(&self.username, Some(&self.password))
             .header("X-Experience-API-Version", "1.0.3")
             .header(ACCEPT, "application/json")
             .header("X-Request-Id", request_id)
+    }
+
+    async fn get_page(&self, url: &Url, request_id: &str) -> Result<Vec<u8>, XapiError> {
+        let mut response = self
+            .page_request(url, request_id)
             .send()
             .await
             .map_err(transport)?;

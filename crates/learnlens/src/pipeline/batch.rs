@@ -1,0 +1,321 @@
+//! The pipeline's jobs (jobs-and-cache.md): the nightly batch, which fans out one child job
+//! per organisation, the organisation job itself, and the manual refresh of one subject.
+//!
+//! - `nightly-batch` lists the organisations, enqueues one `batch-org` child for each (parent
+//!   = the batch, singleton key `batch-org:{batch}:{org}`), computes the global skillDemand,
+//!   then waits for its children: its progress is finished children over all children, a
+//!   cancel cancels them, and it fails if any child failed for good.
+//! - `batch-org` reads one organisation with bulk source calls, trains the drop-off model,
+//!   computes every analytic of every subject and writes them in one transaction.
+//! - `refresh` does the same for one subject and the analytics asked for.
+//!
+//! Handlers are idempotent (recompute and upsert), so a job that runs twice writes the same
+//! results. CPU-bound computation runs on the blocking pool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, anyhow};
+use chrono::{DateTime, Utc};
+use learnlens_analytics::Config as AnalyticsConfig;
+use learnlens_analytics::input::{Organization, User};
+use learnlens_analytics::kind::AnalyticsKind;
+use serde::{Deserialize, Serialize};
+
+use super::{OrgData, Selection};
+use crate::clock::Clock;
+use crate::jobs::{JobContext, JobError, JobHandler};
+use crate::sources::{Service, Sources};
+use crate::store::{JobStatus, NewJob, Store};
+
+/// Job kinds of the pipeline.
+pub const BATCH_KIND: &str = "nightly-batch";
+pub const ORG_KIND: &str = "batch-org";
+pub const REFRESH_KIND: &str = "refresh";
+
+/// Attempts of every pipeline job (jobs-and-cache.md: up to 3).
+pub const MAX_ATTEMPTS: i32 = 3;
+
+/// How often a batch looks at its children.
+const CHILD_POLL: Duration = Duration::from_secs(1);
+
+/// What the pipeline's jobs share.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub sources: Arc<Sources>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub analytics: Arc<AnalyticsConfig>,
+    pub fallback_ttl_secs: u64,
+}
+
+/// Counts of one organisation's run.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgRun {
+    pub learners: u64,
+    pub statements: u64,
+    pub results: u64,
+}
+
+impl Pipeline {
+    /// The organisations in the directory.
+    pub async fn organizations(&self) -> anyhow::Result<Vec<Organization>> {
+        let client = self
+            .sources
+            .contract(Service::Directory)
+            .context("the directory source is not configured")?;
+        Ok(client.list("organizations", &[]).await?.value)
+    }
+
+    /// Reads, computes and stores `selection` of organisation `org_id` at `as_of`.
+    pub async fn run_org(
+        &self,
+        org_id: &str,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+        ctx: Option<&JobContext>,
+    ) -> Result<OrgRun, JobError> {
+        let data = super::load_org(&self.sources, org_id, as_of)
+            .await
+            .map_err(|e| JobError::Failed(e.into()))?;
+        if let Some(ctx) = ctx {
+            ctx.checkpoint()?;
+            ctx.progress(40).await?;
+        }
+        let learners = data
+            .dataset
+            .users
+            .iter()
+            .filter(|u| u.roles.iter().any(|r| r == "learner"))
+            .count() as u64;
+        let statements = data.statements;
+        let rows = self.compute(data, selection, as_of).await?;
+        if let Some(ctx) = ctx {
+            ctx.checkpoint()?;
+            ctx.progress(90).await?;
+        }
+        self.store.upsert_analytics(&rows).await?;
+        Ok(OrgRun {
+            learners,
+            statements,
+            results: rows.len() as u64,
+        })
+    }
+
+    async fn compute(
+        &self,
+        data: OrgData,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+    ) -> Result<Vec<crate::store::AnalyticsRow>, JobError> {
+        let cfg = self.analytics.clone();
+        let now = self.clock.now();
+        let ttl = self.fallback_ttl_secs;
+        tokio::task::spawn_blocking(move || {
+            super::compute(
+                &data.dataset,
+                &data.quality,
+                &selection,
+                as_of,
+                now,
+                &cfg,
+                ttl,
+            )
+        })
+        .await
+        .map_err(|e| JobError::Failed(anyhow!("computing analytics: {e}")))?
+        .map_err(|e| JobError::Failed(e.into()))
+    }
+
+    /// Computes and stores the global skillDemand.
+    pub async fn run_global(&self, as_of: DateTime<Utc>) -> anyhow::Result<()> {
+        let (dataset, quality) = super::load_global(&self.sources).await?;
+        let cfg = self.analytics.clone();
+        let now = self.clock.now();
+        let ttl = self.fallback_ttl_secs;
+        let row = tokio::task::spawn_blocking(move || {
+            super::compute_global(&dataset, &quality, as_of, now, &cfg, ttl)
+        })
+        .await??;
+        self.store.upsert_analytics(&[row]).await?;
+        Ok(())
+    }
+
+    /// The organisation of a refresh subject: the org itself for an org-admin, else the
+    /// user's organisation in the directory.
+    async fn org_of(&self, subject: &str, role: &str) -> anyhow::Result<String> {
+        if role == "org-admin" {
+            return Ok(subject.to_owned());
+        }
+        let client = self
+            .sources
+            .contract(Service::Directory)
+            .context("the directory source is not configured")?;
+        let user = client
+            .get::<User>("users", subject)
+            .await?
+            .value
+            .with_context(|| format!("user {subject} is not in the directory"))?;
+        Ok(user.org_id)
+    }
+}
+
+/// The handlers of every pipeline job kind, for a [`crate::jobs::Runtime`].
+pub fn handlers(p: &Pipeline) -> Vec<Arc<dyn JobHandler>> {
+    vec![
+        Arc::new(NightlyBatch(p.clone())),
+        Arc::new(OrgBatch(p.clone())),
+        Arc::new(Refresh(p.clone())),
+    ]
+}
+
+/// Payload of a `batch-org` job.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct OrgPayload {
+    org_id: String,
+    as_of: DateTime<Utc>,
+}
+
+/// Payload of a `refresh` job.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshPayload {
+    pub subject_id: String,
+    /// `learner`, `trainer` or `org-admin`.
+    pub role: String,
+    /// analytics.md names; all of the role's analytics when empty.
+    pub analytics: Vec<String>,
+}
+
+fn payload<T: for<'de> Deserialize<'de>>(ctx: &JobContext) -> Result<T, JobError> {
+    serde_json::from_value(ctx.job.payload.clone())
+        .map_err(|e| JobError::Failed(anyhow!("bad payload of job {}: {e}", ctx.job.id)))
+}
+
+/// `nightly-batch`: fans out, computes the global skillDemand, waits for the children.
+pub struct NightlyBatch(pub Pipeline);
+
+#[async_trait::async_trait]
+impl JobHandler for NightlyBatch {
+    fn kind(&self) -> &'static str {
+        BATCH_KIND
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let p = &self.0;
+        let as_of = p.clock.now();
+        let orgs = p.organizations().await?;
+        for org in &orgs {
+            let child = NewJob {
+                kind: ORG_KIND.to_owned(),
+                payload: serde_json::to_value(OrgPayload {
+                    org_id: org.id.clone(),
+                    as_of,
+                })
+                .map_err(|e| JobError::Failed(e.into()))?,
+                owner_id: None,
+                parent_id: Some(ctx.job.id.clone()),
+                singleton_key: Some(format!("{ORG_KIND}:{}:{}", ctx.job.id, org.id)),
+                max_attempts: MAX_ATTEMPTS,
+                run_at: as_of,
+            };
+            // Other processes hear of it through the queue's wake-up; ours at the next poll.
+            p.store.enqueue_job(&child, as_of).await?;
+        }
+        p.run_global(as_of).await?;
+        loop {
+            if let Err(e) = ctx.checkpoint() {
+                if matches!(e, JobError::Cancelled) {
+                    for child in p.store.child_jobs(&ctx.job.id).await? {
+                        p.store.cancel_job(&child.id, p.clock.now()).await?;
+                    }
+                }
+                return Err(e);
+            }
+            let children = p.store.child_jobs(&ctx.job.id).await?;
+            let total = children.len().max(1);
+            let finished: Vec<_> = children.iter().filter(|c| c.status.is_finished()).collect();
+            let percent = i32::try_from(finished.len() * 100 / total).unwrap_or(100);
+            ctx.progress(percent.min(99)).await?;
+            if finished.len() == children.len() {
+                let failed: Vec<&str> = finished
+                    .iter()
+                    .filter(|c| c.status != JobStatus::Completed)
+                    .map(|c| c.id.as_str())
+                    .collect();
+                if failed.is_empty() {
+                    return Ok(());
+                }
+                return Err(JobError::Failed(anyhow!(
+                    "{} of {} organisations did not complete (jobs {})",
+                    failed.len(),
+                    children.len(),
+                    failed.join(", ")
+                )));
+            }
+            tokio::time::sleep(CHILD_POLL).await;
+        }
+    }
+}
+
+/// `batch-org`: one organisation, every analytic of every subject.
+pub struct OrgBatch(pub Pipeline);
+
+#[async_trait::async_trait]
+impl JobHandler for OrgBatch {
+    fn kind(&self) -> &'static str {
+        ORG_KIND
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let job: OrgPayload = payload(ctx)?;
+        let run = self
+            .0
+            .run_org(&job.org_id, Selection::default(), job.as_of, Some(ctx))
+            .await?;
+        tracing::info!(job.id = %ctx.job.id, org = %job.org_id, learners = run.learners,
+            statements = run.statements, results = run.results, "organisation computed");
+        Ok(())
+    }
+}
+
+/// `refresh`: one subject's analytics in one role, now.
+pub struct Refresh(pub Pipeline);
+
+#[async_trait::async_trait]
+impl JobHandler for Refresh {
+    fn kind(&self) -> &'static str {
+        REFRESH_KIND
+    }
+
+    async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
+        let job: RefreshPayload = payload(ctx)?;
+        let mut kinds = job
+            .analytics
+            .iter()
+            .map(|n| {
+                AnalyticsKind::from_name(n)
+                    .ok_or_else(|| JobError::Failed(anyhow!("unknown analytic {n}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if kinds.is_empty() {
+            kinds = AnalyticsKind::ALL
+                .into_iter()
+                .filter(|k| super::stored_role(*k, &job.subject_id) == job.role)
+                .collect();
+        }
+        let org = self.0.org_of(&job.subject_id, &job.role).await?;
+        ctx.checkpoint()?;
+        ctx.progress(10).await?;
+        let selection = Selection {
+            kinds,
+            subject: Some(job.subject_id.clone()),
+        };
+        self.0
+            .run_org(&org, selection, self.0.clock.now(), Some(ctx))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,339 @@
+//! The pipeline from the sources to stored results: read an organisation's data with bulk
+//! source calls ([`load_org`]), compute analytics over it ([`compute`]) and write them to the
+//! store in one transaction. The nightly batch, manual refreshes and `learnlens batch` all go
+//! through here, so a result means the same whoever computed it.
+//!
+//! Invariants:
+//! - Data never crosses organisations: an organisation's results are computed from a data set
+//!   holding only its users and their records (plus the global catalogue and skills). A
+//!   trainer's analytics therefore see the learners of the trainer's own organisation.
+//! - Every result carries the provenance of each source it was built from (`dataQuality`);
+//!   a result built from any fallback data (`snapshot` or `mock`) expires after
+//!   `sources.fallback_ttl_secs` instead of the normal six hours.
+//! - Results are keyed `(subject, role, analytics)` where the role is that of the subject
+//!   ([`stored_role`]), never the viewer's: a trainer's view of a learner is filtered from
+//!   the learner's result when served.
+
+pub mod batch;
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
+use learnlens_analytics::input::{
+    ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, JobRole,
+    Organization, Skill, User, UserSkill,
+};
+use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
+use learnlens_analytics::predictive::{drop_off, features};
+use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::sources::contract::SourceError;
+use crate::sources::xapi::EmailMap;
+use crate::sources::{Provenance, Service, Sources};
+use crate::store::AnalyticsRow;
+
+/// Results from live data are fresh this long (jobs-and-cache.md).
+pub const FRESH_FOR: TimeDelta = TimeDelta::hours(6);
+
+/// Learners whose statements are read at once.
+const ACTIVITY_CONCURRENCY: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("the {0} source is not configured")]
+    NotConfigured(Service),
+    #[error("organisation {0} is not in the directory")]
+    UnknownOrganization(String),
+    #[error("serialising a result: {0}")]
+    Serialise(#[from] serde_json::Error),
+}
+
+/// Where each source's part of a data set came from; the worst answer of each source counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataQuality {
+    sources: BTreeMap<Service, Provenance>,
+}
+
+impl DataQuality {
+    /// Records one answer of `service`.
+    pub fn note(&mut self, service: Service, provenance: Provenance) {
+        let worst = self.sources.entry(service).or_insert(provenance);
+        *worst = (*worst).max(provenance);
+    }
+
+    /// Whether any source answered from a fallback.
+    pub fn degraded(&self) -> bool {
+        self.sources.values().any(|p| *p != Provenance::Live)
+    }
+
+    /// `{degraded, sources: {directory, courses, assessments, skills, activity}}` (api.md).
+    pub fn to_json(&self) -> serde_json::Value {
+        let sources: serde_json::Map<String, serde_json::Value> = self
+            .sources
+            .iter()
+            .map(|(s, p)| (s.quality_key().to_owned(), json!(p.as_str())))
+            .collect();
+        json!({ "degraded": self.degraded(), "sources": sources })
+    }
+}
+
+/// An organisation's data set and where it came from.
+pub struct OrgData {
+    pub org_id: String,
+    pub dataset: Dataset,
+    pub quality: DataQuality,
+    /// Activity statements read (events kept).
+    pub statements: u64,
+}
+
+/// Reads one JSON-contract collection through its client, noting the provenance.
+async fn list<T: DeserializeOwned + Serialize>(
+    sources: &Sources,
+    quality: &mut DataQuality,
+    service: Service,
+    collection: &str,
+    filters: &[(&str, &str)],
+) -> Result<Vec<T>, PipelineError> {
+    let client = sources
+        .contract(service)
+        .ok_or(PipelineError::NotConfigured(service))?;
+    let fetched = client.list::<T>(collection, filters).await?;
+    quality.note(service, fetched.provenance);
+    Ok(fetched.value)
+}
+
+/// Reads everything the analytics of organisation `org_id` need: its users and their records,
+/// its job roles, every skill, its own and the global courses with their content and
+/// assessments, and every user's statements up to `as_of`.
+pub async fn load_org(
+    sources: &Sources,
+    org_id: &str,
+    as_of: DateTime<Utc>,
+) -> Result<OrgData, PipelineError> {
+    let mut q = DataQuality::default();
+    let org = [("orgId", org_id)];
+    let organizations: Vec<Organization> =
+        list(sources, &mut q, Service::Directory, "organizations", &[]).await?;
+    let organizations: Vec<Organization> = organizations
+        .into_iter()
+        .filter(|o| o.id == org_id)
+        .collect();
+    if organizations.is_empty() {
+        return Err(PipelineError::UnknownOrganization(org_id.to_owned()));
+    }
+    let job_roles: Vec<JobRole> =
+        list(sources, &mut q, Service::Directory, "job-roles", &org).await?;
+    let users: Vec<User> = list(sources, &mut q, Service::Directory, "users", &org).await?;
+    let skills: Vec<Skill> = list(sources, &mut q, Service::Skills, "skills", &[]).await?;
+    let user_skills: Vec<UserSkill> =
+        list(sources, &mut q, Service::Skills, "user-skills", &org).await?;
+    // Courses without an organisation are the global catalogue, open to every organisation.
+    let courses: Vec<Course> = list(sources, &mut q, Service::Catalog, "courses", &[]).await?;
+    let courses: Vec<Course> = courses
+        .into_iter()
+        .filter(|c| c.org_id.as_deref().is_none_or(|o| o == org_id))
+        .collect();
+    let course_ids: HashSet<&str> = courses.iter().map(|c| c.id.as_str()).collect();
+    let content_items: Vec<ContentItem> =
+        list(sources, &mut q, Service::Catalog, "content-items", &[]).await?;
+    let content_items = content_items
+        .into_iter()
+        .filter(|i| course_ids.contains(i.course_id.as_str()))
+        .collect();
+    let enrollments: Vec<Enrollment> =
+        list(sources, &mut q, Service::Catalog, "enrollments", &org).await?;
+    let user_ids: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let feedback: Vec<Feedback> = list(sources, &mut q, Service::Catalog, "feedback", &[]).await?;
+    let feedback = feedback
+        .into_iter()
+        .filter(|f| user_ids.contains(f.user_id.as_str()))
+        .collect();
+    let assessments: Vec<Assessment> =
+        list(sources, &mut q, Service::Assessments, "assessments", &[]).await?;
+    let assessments = assessments
+        .into_iter()
+        .filter(|a| course_ids.contains(a.course_id.as_str()))
+        .collect();
+    let attempts: Vec<Attempt> =
+        list(sources, &mut q, Service::Assessments, "attempts", &org).await?;
+    let (events, statements) = read_activity(sources, &mut q, &users, as_of).await?;
+    Ok(OrgData {
+        org_id: org_id.to_owned(),
+        dataset: Dataset {
+            organizations,
+            job_roles,
+            users,
+            skills,
+            user_skills,
+            courses,
+            content_items,
+            enrollments,
+            feedback,
+            assessments,
+            attempts,
+            events,
+        },
+        quality: q,
+        statements,
+    })
+}
+
+/// Every statement of `users` up to `as_of`, read per learner with bounded concurrency.
+async fn read_activity(
+    sources: &Sources,
+    quality: &mut DataQuality,
+    users: &[User],
+    as_of: DateTime<Utc>,
+) -> Result<(Vec<ActivityEvent>, u64), PipelineError> {
+    let client = sources
+        .activity()
+        .ok_or(PipelineError::NotConfigured(Service::Activity))?;
+    let emails = EmailMap::new(users.iter().map(|u| (u.email.as_str(), u.id.clone())));
+    let reads: Vec<_> = users
+        .iter()
+        .map(|u| client.events_of(&u.id, Some(as_of), &emails))
+        .collect();
+    let answers: Vec<_> = futures::stream::iter(reads)
+        .buffered(ACTIVITY_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut events = Vec::new();
+    for fetched in answers {
+        quality.note(Service::Activity, fetched.provenance);
+        events.extend(fetched.value);
+    }
+    let n = events.len() as u64;
+    Ok((events, n))
+}
+
+/// Reads what the global skillDemand needs: every organisation, user, job role and user skill,
+/// and the skills (no activity).
+pub async fn load_global(sources: &Sources) -> Result<(Dataset, DataQuality), PipelineError> {
+    let mut q = DataQuality::default();
+    let dataset = Dataset {
+        organizations: list(sources, &mut q, Service::Directory, "organizations", &[]).await?,
+        job_roles: list(sources, &mut q, Service::Directory, "job-roles", &[]).await?,
+        users: list(sources, &mut q, Service::Directory, "users", &[]).await?,
+        skills: list(sources, &mut q, Service::Skills, "skills", &[]).await?,
+        user_skills: list(sources, &mut q, Service::Skills, "user-skills", &[]).await?,
+        ..Dataset::default()
+    };
+    Ok((dataset, q))
+}
+
+/// The role a stored result is keyed under: the role of its subject.
+pub fn stored_role(kind: AnalyticsKind, subject: &str) -> &'static str {
+    match kind.subject() {
+        SubjectKind::User => "learner",
+        SubjectKind::Trainer => "trainer",
+        SubjectKind::OrgOrGlobal if subject == GLOBAL_SUBJECT => "any",
+        SubjectKind::Org | SubjectKind::OrgOrGlobal => "org-admin",
+    }
+}
+
+/// What to compute over a data set.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these kinds; empty means all.
+    pub kinds: Vec<AnalyticsKind>,
+    /// Only this subject; `None` means every subject of the data set (but never `global`,
+    /// which [`compute_global`] covers).
+    pub subject: Option<String>,
+}
+
+/// When results computed `now` from data of `quality` expire.
+pub fn expiry(now: DateTime<Utc>, quality: &DataQuality, fallback_ttl_secs: u64) -> DateTime<Utc> {
+    if quality.degraded() {
+        now + TimeDelta::seconds(i64::try_from(fallback_ttl_secs).unwrap_or(300))
+    } else {
+        now + FRESH_FOR
+    }
+}
+
+/// Computes the selected analytics over `dataset` at `as_of` and returns them as store rows
+/// stamped `now`. The drop-off model is trained on the same data first when needed.
+pub fn compute(
+    dataset: &Dataset,
+    quality: &DataQuality,
+    selection: &Selection,
+    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cfg: &AnalyticsConfig,
+    fallback_ttl_secs: u64,
+) -> Result<Vec<AnalyticsRow>, PipelineError> {
+    let idx = DatasetIndex::new(dataset);
+    let kinds: Vec<AnalyticsKind> = if selection.kinds.is_empty() {
+        AnalyticsKind::ALL.to_vec()
+    } else {
+        selection.kinds.clone()
+    };
+    let model = if kinds.contains(&AnalyticsKind::DropOffRisk) {
+        let days = features::snapshot_days(cfg);
+        match drop_off::train_on_days(&idx, as_of, &days, cfg) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                tracing::info!(error = %e, "no drop-off model for this data set");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let models = Models {
+        drop_off: model.as_ref(),
+    };
+    let data_quality = quality.to_json();
+    let expires_at = expiry(now, quality, fallback_ttl_secs);
+    let mut rows = Vec::new();
+    for &k in &kinds {
+        let subjects: Vec<String> = match &selection.subject {
+            Some(s) => vec![s.clone()],
+            None => kind::subjects(dataset, k)
+                .into_iter()
+                .filter(|s| s != GLOBAL_SUBJECT)
+                .collect(),
+        };
+        for subject in subjects {
+            let data = kind::compute(k, &idx, &subject, as_of, cfg, models)?;
+            rows.push(AnalyticsRow {
+                role: stored_role(k, &subject).to_owned(),
+                subject_id: subject,
+                analytics_type: k.name().to_owned(),
+                data,
+                data_quality: data_quality.clone(),
+                calculated_at: now,
+                expires_at,
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// The global skillDemand over every organisation.
+pub fn compute_global(
+    dataset: &Dataset,
+    quality: &DataQuality,
+    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cfg: &AnalyticsConfig,
+    fallback_ttl_secs: u64,
+) -> Result<AnalyticsRow, PipelineError> {
+    let idx = DatasetIndex::new(dataset);
+    let k = AnalyticsKind::SkillDemand;
+    let data = kind::compute(k, &idx, GLOBAL_SUBJECT, as_of, cfg, Models::default())?;
+    Ok(AnalyticsRow {
+        subject_id: GLOBAL_SUBJECT.to_owned(),
+        role: stored_role(k, GLOBAL_SUBJECT).to_owned(),
+        analytics_type: k.name().to_owned(),
+        data,
+        data_quality: quality.to_json(),
+        calculated_at: now,
+        expires_at: expiry(now, quality, fallback_ttl_secs),
+    })
+}

@@ -1,0 +1,488 @@
+//! The pipeline end to end over the in-process demo sources (real HTTP): an organisation read
+//! through the clients equals the generator's data set; the nightly batch fans out and stores
+//! every analytic of every subject; manual refresh through the API (validation, policy,
+//! duplicates, rate limit, job status and cancel); fallback provenance when a source is down.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use learnlens::clock::Clock as _;
+use learnlens::demo::synthetic::{DEFAULT_SEED, Generator, Size};
+use learnlens::demo::{DEMO_ORG, server};
+use learnlens::pipeline::batch::{BATCH_KIND, ORG_KIND};
+use learnlens::pipeline::{self, Selection};
+use learnlens::sources::{Provenance, Service};
+use learnlens::store::{JobStatus, NewJob};
+use learnlens_analytics::kind::{self, AnalyticsKind};
+use serde_json::{Value, json};
+
+use crate::fault_proxy::{FaultProxy, Mode};
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+/// Sorted JSON of each entity list, so two data sets compare regardless of order.
+fn canonical(d: &learnlens_analytics::Dataset) -> BTreeMap<&'static str, Vec<String>> {
+    fn sorted<T: serde::Serialize>(items: &[T]) -> Vec<String> {
+        let mut v: Vec<String> = items
+            .iter()
+            .map(|i| serde_json::to_string(i).expect("json"))
+            .collect();
+        v.sort();
+        v
+    }
+    BTreeMap::from([
+        ("organizations", sorted(&d.organizations)),
+        ("job_roles", sorted(&d.job_roles)),
+        ("users", sorted(&d.users)),
+        ("skills", sorted(&d.skills)),
+        ("user_skills", sorted(&d.user_skills)),
+        ("courses", sorted(&d.courses)),
+        ("content_items", sorted(&d.content_items)),
+        ("enrollments", sorted(&d.enrollments)),
+        ("feedback", sorted(&d.feedback)),
+        ("assessments", sorted(&d.assessments)),
+        ("attempts", sorted(&d.attempts)),
+        ("events", sorted(&d.events)),
+    ])
+}
+
+async fn an_organisation_read_through_the_clients_is_the_generators_data_set(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
+    let loaded = pipeline::load_org(&app.state.sources, DEMO_ORG, as_of)
+        .await
+        .expect("load");
+    let expected = Generator::new(Size::Demo, DEFAULT_SEED).org_dataset(DEMO_ORG);
+    let got = canonical(&loaded.dataset);
+    let want = canonical(&expected);
+    for (entity, items) in &want {
+        assert!(!items.is_empty(), "the demo org has {entity}");
+        assert_eq!(got[entity].len(), items.len(), "{entity} count");
+        assert_eq!(&got[entity], items, "{entity}");
+    }
+    assert!(!loaded.quality.degraded());
+    assert_eq!(
+        loaded.quality.to_json()["sources"],
+        json!({"directory": "live", "skills": "live", "courses": "live",
+               "assessments": "live", "activity": "live"})
+    );
+    assert_eq!(loaded.statements as usize, expected.events.len());
+}
+on_both_backends!(an_organisation_read_through_the_clients_is_the_generators_data_set);
+
+async fn wait_for_job(app: &TestApp, id: &str, within: Duration) -> learnlens::store::Job {
+    let deadline = Instant::now() + within;
+    loop {
+        let job = app
+            .state
+            .store
+            .get_job(id)
+            .await
+            .expect("get")
+            .expect("exists");
+        if job.status.is_finished() {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job {id} still {:?}", job.status);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn the_nightly_batch_stores_every_analytic_of_every_subject(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let now = app.clock.now();
+    let batch = app
+        .state
+        .jobs
+        .enqueue(&NewJob {
+            kind: BATCH_KIND.into(),
+            payload: json!({}),
+            owner_id: None,
+            parent_id: None,
+            singleton_key: Some("batch:test".into()),
+            max_attempts: 1,
+            run_at: now,
+        })
+        .await
+        .expect("enqueue");
+    let done = wait_for_job(&app, &batch.id, Duration::from_secs(120)).await;
+    assert_eq!(done.status, JobStatus::Completed, "{:?}", done.error);
+    assert_eq!(done.progress, 100);
+    let children = app
+        .state
+        .store
+        .child_jobs(&batch.id)
+        .await
+        .expect("children");
+    let generator = Generator::new(Size::Demo, DEFAULT_SEED);
+    let orgs: Vec<&str> = generator.org_ids().collect();
+    assert_eq!(children.len(), orgs.len(), "one child per organisation");
+    assert!(
+        children
+            .iter()
+            .all(|c| c.kind == ORG_KIND && c.status == JobStatus::Completed)
+    );
+
+    // Every kind for every subject of every organisation, plus the global skillDemand.
+    let mut expected = 1;
+    for org in &orgs {
+        let data = generator.org_entities(org);
+        for k in AnalyticsKind::ALL {
+            let subjects = kind::subjects(&data, k);
+            for subject in subjects.iter().filter(|s| *s != "global") {
+                let role = pipeline::stored_role(k, subject);
+                let row = app
+                    .state
+                    .store
+                    .get_analytics(subject, role, k.name())
+                    .await
+                    .expect("get")
+                    .unwrap_or_else(|| panic!("{} of {subject} stored", k.name()));
+                assert!(row.data["status"].is_string());
+                assert_eq!(row.data_quality["degraded"], json!(false));
+                assert_eq!(row.calculated_at, now);
+                assert_eq!(row.expires_at, now + pipeline::FRESH_FOR);
+                expected += 1;
+            }
+        }
+    }
+    let global = app
+        .state
+        .store
+        .get_analytics("global", "any", "skillDemand")
+        .await
+        .expect("get")
+        .expect("global skillDemand stored");
+    assert_eq!(global.data["scope"], json!({"kind": "global"}));
+    assert!(
+        expected > 19 * 10,
+        "the demo world has many subjects: {expected}"
+    );
+}
+on_both_backends!(the_nightly_batch_stores_every_analytic_of_every_subject);
+
+async fn refresh(app: &TestApp, token: &str, role: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/analytics/refresh"))
+        .bearer_auth(token)
+        .header("x-active-role", role)
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn job_request(
+    app: &TestApp,
+    method: reqwest::Method,
+    token: &str,
+    id: &str,
+) -> reqwest::Response {
+    app.client
+        .request(method, app.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(token)
+        .header("x-active-role", "learner")
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn refresh_requests_are_checked_deduplicated_and_cancellable(backend: Backend) {
+    // No workers: jobs stay queued, so duplicates and cancels are deterministic.
+    let Some(app) =
+        TestApp::spawn_with(backend, Box::new(|c| c.jobs.serve_runs_workers = false)).await
+    else {
+        return;
+    };
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let (multi, _) = app.login_as("multi@demo.test").await;
+
+    // Bad bodies: 400 with the field named; nothing queued.
+    for (body, field) in [
+        (
+            json!({"userId": "demo-learner", "role": "learner", "analytics": []}),
+            "analytics",
+        ),
+        (
+            json!({"userId": "demo-learner", "role": "learner", "analytics": ["course-health"]}),
+            "analytics",
+        ),
+        (
+            json!({"userId": "demo-learner", "role": "boss", "analytics": ["velocity"]}),
+            "role",
+        ),
+        (
+            json!({"userId": "no/slash", "role": "learner", "analytics": ["velocity"]}),
+            "userId",
+        ),
+    ] {
+        let r = refresh(&app, &multi, "learner", &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+        let b: Value = r.json().await.expect("json");
+        assert_eq!(b["error"], "validation_failed");
+        assert!(b["validation"][field].is_array(), "{b}");
+    }
+    // Someone else's data, or a role other than the active one: 403.
+    let r = refresh(
+        &app,
+        &multi,
+        "learner",
+        &json!({"userId": "demo-learner", "role": "learner", "analytics": ["velocity"]}),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = refresh(
+        &app,
+        &multi,
+        "learner",
+        &json!({"userId": "demo-multi", "role": "trainer", "analytics": ["course-health"]}),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    // Two clicks, one job.
+    let body = json!({"userId": "demo-learner", "role": "learner", "analytics": ["velocity", "drop-off-risk"]});
+    let first: Value = refresh(&app, &learner, "learner", &body)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let second = refresh(&app, &learner, "learner", &body).await;
+    assert_eq!(second.status(), 200);
+    let second: Value = second.json().await.expect("json");
+    let id = first["jobId"].as_str().expect("job id").to_owned();
+    assert_eq!(second["jobId"], first["jobId"]);
+    assert_ne!(second["message"], first["message"]);
+    let job = app
+        .state
+        .store
+        .get_job(&id)
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(
+        job.payload["analytics"],
+        json!(["learnerVelocity", "dropOffRisk"])
+    );
+    assert_eq!(
+        job.singleton_key.as_deref(),
+        Some("refresh:learner:demo-learner")
+    );
+
+    // The third request of the hour is the last one allowed (3/h).
+    let r = refresh(&app, &learner, "learner", &body).await;
+    assert_eq!(r.status(), 200);
+    let r = refresh(&app, &learner, "learner", &body).await;
+    assert_eq!(r.status(), 429);
+    let b: Value = r.json().await.expect("json");
+    assert!(b["retryAfter"].as_u64().expect("retryAfter") > 0);
+
+    // Status: the owner sees it; anyone else gets 404, as for a job that does not exist.
+    let r = job_request(&app, reqwest::Method::GET, &learner, &id).await;
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.expect("json");
+    assert_eq!(b["status"], "queued");
+    assert_eq!(b["kind"], "refresh");
+    assert_eq!(b["progress"], 0);
+    let r = job_request(&app, reqwest::Method::GET, &multi, &id).await;
+    assert_eq!(r.status(), 404);
+    let r = job_request(&app, reqwest::Method::GET, &learner, "no-such-job").await;
+    assert_eq!(r.status(), 404);
+    let r = job_request(&app, reqwest::Method::GET, &learner, "bad%20id").await;
+    assert_eq!(r.status(), 400);
+
+    // Cancel: a queued job is cancelled at once; a second cancel is a conflict.
+    let r = job_request(&app, reqwest::Method::DELETE, &multi, &id).await;
+    assert_eq!(r.status(), 404);
+    let r = job_request(&app, reqwest::Method::DELETE, &learner, &id).await;
+    assert_eq!(r.status(), 200);
+    let b: Value = r.json().await.expect("json");
+    assert_eq!(b["status"], "cancelled");
+    let r = job_request(&app, reqwest::Method::DELETE, &learner, &id).await;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await.expect("json")["error"], "conflict");
+}
+on_both_backends!(refresh_requests_are_checked_deduplicated_and_cancellable);
+
+async fn a_refresh_job_recomputes_the_subjects_analytics(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (admin, _) = app.login_as("admin@demo.test").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/analytics/refresh"))
+        .bearer_auth(&admin)
+        .header("x-active-role", "org-admin")
+        .json(&json!({"userId": DEMO_ORG, "role": "org-admin",
+                      "analytics": ["learning-culture", "skill-demand", "performance"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    let id = r.json::<Value>().await.expect("json")["jobId"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let job = wait_for_job(&app, &id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, JobStatus::Completed, "{:?}", job.error);
+    for name in ["learningCulture", "skillDemand", "orgPerformance"] {
+        let row = app
+            .state
+            .store
+            .get_analytics(DEMO_ORG, "org-admin", name)
+            .await
+            .expect("get")
+            .unwrap_or_else(|| panic!("{name} stored"));
+        assert_eq!(row.calculated_at, app.clock.now());
+    }
+    // Only what was asked for.
+    assert!(
+        app.state
+            .store
+            .get_analytics(DEMO_ORG, "org-admin", "strategicAlignment")
+            .await
+            .expect("get")
+            .is_none()
+    );
+    let r = app
+        .client
+        .get(app.url(&format!("/api/v1/jobs/{id}")))
+        .bearer_auth(&admin)
+        .header("x-active-role", "org-admin")
+        .send()
+        .await
+        .expect("request");
+    let b: Value = r.json().await.expect("json");
+    assert_eq!(b["status"], "completed");
+    assert_eq!(b["progress"], 100);
+    assert!(b["startedAt"].is_string() && b["finishedAt"].is_string());
+}
+on_both_backends!(a_refresh_job_recomputes_the_subjects_analytics);
+
+/// The sources behind a fault proxy, with no mock data: the fallback is the store's snapshots.
+async fn app_behind_a_proxy(backend: Backend) -> Option<(TestApp, FaultProxy)> {
+    let data = server::dataset(Size::Demo, DEFAULT_SEED).expect("dataset");
+    let platform =
+        learnlens::sources::xapi::Platform::new("https://platform.example.com").expect("platform");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let running =
+        server::spawn(data, platform, server::DemoAuth::default(), listener).expect("demo sources");
+    let proxy = FaultProxy::start(running.addr).await;
+    let proxied = server::RunningSources {
+        addr: proxy.addr,
+        source: running.source.clone(),
+    };
+    let app = TestApp::spawn_with(
+        backend,
+        Box::new(move |c| {
+            proxied.configure(&mut c.sources);
+            c.sources.activity.platform = "https://platform.example.com".into();
+            c.sources.retry.max_retries = 0;
+            c.sources.deadline_ms = 1000;
+            c.sources.activity.timeout_ms = 1000;
+        }),
+    )
+    .await?;
+    Some((app, proxy))
+}
+
+async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backend) {
+    let Some((app, proxy)) = app_behind_a_proxy(backend).await else {
+        return;
+    };
+    let sources = &app.state.sources;
+    let as_of = app.clock.now();
+    // Live first: every answer is kept as a snapshot.
+    let live = pipeline::load_org(sources, DEMO_ORG, as_of)
+        .await
+        .expect("live");
+    assert!(!live.quality.degraded());
+
+    // Every source refuses connections: the same read is answered from the snapshots.
+    proxy.set(Mode::Refuse);
+    let started = Instant::now();
+    let fallback = pipeline::load_org(sources, DEMO_ORG, as_of)
+        .await
+        .expect("fallback");
+    let refused_after = started.elapsed();
+    assert!(fallback.quality.degraded());
+    for service in Service::ALL {
+        assert_eq!(
+            fallback.quality.to_json()["sources"][service.quality_key()],
+            json!("snapshot"),
+            "{service}"
+        );
+    }
+    assert_eq!(canonical(&fallback.dataset), canonical(&live.dataset));
+    // Every learner's statements failed: the LRS's own breaker heard it and opened.
+    let lrs = sources.breaker(Service::Activity).expect("breaker");
+    assert_eq!(lrs.status().state.as_str(), "open");
+    let rows = pipeline::compute(
+        &fallback.dataset,
+        &fallback.quality,
+        &Selection {
+            kinds: vec![AnalyticsKind::EngagementScore],
+            subject: Some("demo-learner".into()),
+        },
+        as_of,
+        as_of,
+        &app.state.config.analytics,
+        app.state.config.sources.fallback_ttl_secs,
+    )
+    .expect("compute");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].data_quality["degraded"], json!(true));
+    assert_eq!(
+        rows[0].data_quality["sources"]["activity"],
+        json!("snapshot")
+    );
+    assert_eq!(
+        rows[0].expires_at - rows[0].calculated_at,
+        chrono::TimeDelta::seconds(300)
+    );
+
+    // A source that stops answering (blackhole) costs one deadline per call until its breaker
+    // opens; an open breaker answers from the snapshot at once.
+    proxy.set(Mode::Blackhole);
+    let started = Instant::now();
+    let client = sources.contract(Service::Directory).expect("directory");
+    let first = client
+        .list::<Value>("organizations", &[])
+        .await
+        .expect("fallback");
+    let blackholed_after = started.elapsed();
+    assert_eq!(first.provenance, Provenance::Snapshot);
+    assert!(
+        blackholed_after >= Duration::from_millis(900),
+        "{blackholed_after:?}"
+    );
+    for _ in 0..12 {
+        let _ = client.list::<Value>("organizations", &[]).await;
+    }
+    let breaker = sources.breaker(Service::Directory).expect("breaker");
+    assert_eq!(breaker.status().state.as_str(), "open");
+    let started = Instant::now();
+    let open = client
+        .list::<Value>("organizations", &[])
+        .await
+        .expect("fallback");
+    let open_after = started.elapsed();
+    assert_eq!(open.provenance, Provenance::Snapshot);
+    assert!(open_after < Duration::from_millis(500), "{open_after:?}");
+    eprintln!(
+        "figure: source down → first fallback answer: refused {:.1} ms (whole organisation, \
+         {} calls), blackholed {:.0} ms (one call, deadline 1 s), breaker open {:.2} ms",
+        refused_after.as_secs_f64() * 1e3,
+        live.dataset.users.len() + 10,
+        blackholed_after.as_secs_f64() * 1e3,
+        open_after.as_secs_f64() * 1e3
+    );
+}
+on_both_backends!(a_source_down_gives_snapshot_provenance_and_a_short_ttl);
