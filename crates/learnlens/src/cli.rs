@@ -437,13 +437,7 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
     use futures::StreamExt as _;
 
     let state = crate::build(config, Arc::new(SystemClock)).await?;
-    let pipeline = crate::pipeline::batch::Pipeline {
-        sources: state.sources.clone(),
-        store: state.store.clone(),
-        clock: state.clock.clone(),
-        analytics: Arc::new(state.config.analytics.clone()),
-        fallback_ttl_secs: state.config.sources.fallback_ttl_secs,
-    };
+    let pipeline = &state.pipeline;
     let as_of = args.as_of.unwrap_or_else(|| state.clock.now());
     let orgs: Vec<String> = match &args.org {
         Some(org) => vec![org.clone()],
@@ -470,7 +464,6 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
     let runs: Vec<(String, anyhow::Result<crate::pipeline::batch::OrgRun>)> =
         futures::stream::iter(orgs)
             .map(|org| {
-                let pipeline = &pipeline;
                 let bar = &bar;
                 async move {
                     let run = pipeline
@@ -504,7 +497,8 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
     }
     let rate = |n: u64| n as f64 / secs.max(1e-9);
     println!(
-        "batch as of {as_of}: {} learners, {} statements, {} results in {secs:.1} s          ({:.0} learners/s, {:.0} statements/s), peak RSS {}",
+        "batch as of {}: {} learners, {} statements, {} results in {secs:.1} s ({:.0} learners/s, {:.0} statements/s), peak RSS {}",
+        as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         total.learners,
         total.statements,
         total.results,

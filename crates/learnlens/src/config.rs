@@ -35,6 +35,8 @@ pub struct Config {
     pub sources: crate::sources::SourcesConfig,
     /// The job queue's workers (`[jobs]`).
     pub jobs: crate::jobs::JobsConfig,
+    /// The cache layers (`[cache]`).
+    pub cache: crate::cache::CacheConfig,
     /// The analytics engine's own settings (`[analytics]`).
     #[serde(default)]
     pub analytics: learnlens_analytics::Config,

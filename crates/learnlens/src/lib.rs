@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -97,12 +98,22 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         mock = Some(running.source.clone());
     }
     let sources = Arc::new(Sources::new(&config.sources, &store, clock.clone(), mock)?);
+    let cache = cache::Cache::new(
+        &config.cache,
+        store.clone(),
+        redis.clone(),
+        &config.redis.key_prefix,
+        clock.clone(),
+    );
     let pipeline = pipeline::batch::Pipeline {
         sources: sources.clone(),
         store: store.clone(),
+        cache,
         clock: clock.clone(),
         analytics: Arc::new(config.analytics.clone()),
         fallback_ttl_secs: config.sources.fallback_ttl_secs,
+        in_flight: pipeline::read::in_flight(),
+        cold_computes: Arc::default(),
     };
     let jobs = jobs::Runtime::new(
         store.clone(),
@@ -123,6 +134,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         limiter,
         sources,
         jobs,
+        pipeline,
         redis,
         clock,
         metrics: telemetry::metrics_handle(),
@@ -141,11 +153,18 @@ pub async fn serve(
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let store = state.store.clone();
     let token = tokio_util::sync::CancellationToken::new();
-    let workers = if state.config.jobs.serve_runs_workers {
+    let mut workers = if state.config.jobs.serve_runs_workers {
         state.jobs.spawn(token.clone())
     } else {
         Vec::new()
     };
+    workers.push(tokio::spawn(
+        state
+            .pipeline
+            .cache
+            .clone()
+            .listen(state.config.redis_url().map(str::to_owned), token.clone()),
+    ));
     let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let signalled = token.clone();
     tokio::spawn(async move {

@@ -22,6 +22,8 @@ pub struct AppState {
     pub sources: Arc<Sources>,
     /// The job queue: enqueue here so this process's idle workers wake at once.
     pub jobs: Arc<Runtime>,
+    /// The read path and the cache layers (`state.pipeline.cache`).
+    pub pipeline: crate::pipeline::batch::Pipeline,
     pub redis: Option<RedisClient>,
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,

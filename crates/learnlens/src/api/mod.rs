@@ -3,6 +3,7 @@
 //! panic catching). Only this module knows HTTP; handlers are thin: extract → rate limit →
 //! policy → call into the core → DTO.
 
+pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -48,6 +49,7 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
     components(schemas(ErrorBody)),
     tags(
         (name = "auth", description = "Login, token refresh, logout, the caller's account"),
+        (name = "analytics", description = "The 19 analytics and the three dashboards, each in the envelope of cache and data-quality flags"),
         (name = "jobs", description = "Manual refresh and the status of background jobs"),
         (name = "operations", description = "Health and metrics"),
     )
@@ -62,6 +64,15 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(system::sources))
+        .routes(routes!(analytics::learner))
+        .routes(routes!(analytics::trainer))
+        .routes(routes!(analytics::org))
+        .routes(routes!(analytics::peer_comparison))
+        .routes(routes!(analytics::skill_demand))
+        .routes(routes!(analytics::predictive))
+        .routes(routes!(analytics::learner_dashboard))
+        .routes(routes!(analytics::trainer_dashboard))
+        .routes(routes!(analytics::org_dashboard))
         .routes(routes!(jobs::refresh))
         .routes(routes!(jobs::get_job, jobs::cancel_job));
     let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())

@@ -23,10 +23,11 @@ use learnlens_analytics::kind::AnalyticsKind;
 use serde::{Deserialize, Serialize};
 
 use super::{OrgData, Selection};
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::jobs::{JobContext, JobError, JobHandler};
 use crate::sources::{Service, Sources};
-use crate::store::{JobStatus, NewJob, Store};
+use crate::store::{AnalyticsRow, JobStatus, NewJob, Store};
 
 /// Job kinds of the pipeline.
 pub const BATCH_KIND: &str = "nightly-batch";
@@ -39,14 +40,20 @@ pub const MAX_ATTEMPTS: i32 = 3;
 /// How often a batch looks at its children.
 const CHILD_POLL: Duration = Duration::from_secs(1);
 
-/// What the pipeline's jobs share.
+/// What the pipeline's jobs and the API's read path share.
 #[derive(Clone)]
 pub struct Pipeline {
     pub sources: Arc<Sources>,
     pub store: Store,
+    /// Results are written through every cache layer, so a refresh is seen everywhere.
+    pub cache: Arc<Cache>,
     pub clock: Arc<dyn Clock>,
     pub analytics: Arc<AnalyticsConfig>,
     pub fallback_ttl_secs: u64,
+    /// Cold computes in progress (single flight), see `read.rs`.
+    pub in_flight: super::read::InFlight,
+    /// Cold computes run by this process (also `learnlens_cold_computes_total`).
+    pub cold_computes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Counts of one organisation's run.
@@ -90,12 +97,15 @@ impl Pipeline {
             .filter(|u| u.roles.iter().any(|r| r == "learner"))
             .count() as u64;
         let statements = data.statements;
-        let rows = self.compute(data, selection, as_of).await?;
+        let rows = self
+            .compute_rows(data, selection, as_of)
+            .await
+            .map_err(JobError::Failed)?;
         if let Some(ctx) = ctx {
             ctx.checkpoint()?;
             ctx.progress(90).await?;
         }
-        self.store.upsert_analytics(&rows).await?;
+        self.cache.put(&rows).await?;
         Ok(OrgRun {
             learners,
             statements,
@@ -103,16 +113,17 @@ impl Pipeline {
         })
     }
 
-    async fn compute(
+    /// Computes `selection` over `data` on the blocking pool.
+    pub(super) async fn compute_rows(
         &self,
         data: OrgData,
         selection: Selection,
         as_of: DateTime<Utc>,
-    ) -> Result<Vec<crate::store::AnalyticsRow>, JobError> {
+    ) -> anyhow::Result<Vec<AnalyticsRow>> {
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let ttl = self.fallback_ttl_secs;
-        tokio::task::spawn_blocking(move || {
+        let rows = tokio::task::spawn_blocking(move || {
             super::compute(
                 &data.dataset,
                 &data.quality,
@@ -124,21 +135,30 @@ impl Pipeline {
             )
         })
         .await
-        .map_err(|e| JobError::Failed(anyhow!("computing analytics: {e}")))?
-        .map_err(|e| JobError::Failed(e.into()))
+        .map_err(|e| anyhow!("computing analytics: {e}"))??;
+        Ok(rows)
     }
 
-    /// Computes and stores the global skillDemand.
-    pub async fn run_global(&self, as_of: DateTime<Utc>) -> anyhow::Result<()> {
+    /// The global skillDemand, computed now from the sources.
+    pub(super) async fn run_global_rows(
+        &self,
+        as_of: DateTime<Utc>,
+    ) -> Result<AnalyticsRow, super::PipelineError> {
         let (dataset, quality) = super::load_global(&self.sources).await?;
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let ttl = self.fallback_ttl_secs;
-        let row = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             super::compute_global(&dataset, &quality, as_of, now, &cfg, ttl)
         })
-        .await??;
-        self.store.upsert_analytics(&[row]).await?;
+        .await
+        .map_err(|e| super::PipelineError::Task(e.to_string()))?
+    }
+
+    /// Computes and stores the global skillDemand.
+    pub async fn run_global(&self, as_of: DateTime<Utc>) -> anyhow::Result<()> {
+        let row = self.run_global_rows(as_of).await?;
+        self.cache.put(&[row]).await?;
         Ok(())
     }
 
@@ -305,6 +325,10 @@ impl JobHandler for Refresh {
                 .into_iter()
                 .filter(|k| super::stored_role(*k, &job.subject_id) == job.role)
                 .collect();
+        }
+        if job.subject_id == learnlens_analytics::kind::GLOBAL_SUBJECT {
+            self.0.run_global(self.0.clock.now()).await?;
+            return Ok(());
         }
         let org = self.0.org_of(&job.subject_id, &job.role).await?;
         ctx.checkpoint()?;

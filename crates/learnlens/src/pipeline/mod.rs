@@ -15,6 +15,7 @@
 //!   the learner's result when served.
 
 pub mod batch;
+pub mod read;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -52,6 +53,8 @@ pub enum PipelineError {
     UnknownOrganization(String),
     #[error("serialising a result: {0}")]
     Serialise(#[from] serde_json::Error),
+    #[error("a computation task failed: {0}")]
+    Task(String),
 }
 
 /// Where each source's part of a data set came from; the worst answer of each source counts.

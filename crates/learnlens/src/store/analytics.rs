@@ -5,8 +5,9 @@ use sqlx::types::Json;
 
 use super::{DbTime, Store, StoreResult, on_pool};
 
-/// One stored analytics result.
-#[derive(Debug, Clone, PartialEq)]
+/// One stored analytics result (also the value of cache layers 1 and 2).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AnalyticsRow {
     pub subject_id: String,
     pub role: String,
@@ -112,6 +113,42 @@ impl Store {
             .await?
         });
         Ok(rows.into_iter().map(AnalyticsRow::from).collect())
+    }
+
+    /// Deletes one result; returns whether it existed.
+    pub async fn delete_analytic(
+        &self,
+        subject_id: &str,
+        role: &str,
+        analytics_type: &str,
+    ) -> StoreResult<bool> {
+        let n = on_pool!(self, pool => {
+            sqlx::query("DELETE FROM analytics_results WHERE subject_id = $1 AND role = $2 AND analytics_type = $3")
+                .bind(subject_id)
+                .bind(role)
+                .bind(analytics_type)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(n == 1)
+    }
+
+    /// The (subject, role, analytics type) of every stored result, or of one subject's.
+    pub async fn analytics_keys(
+        &self,
+        subject_id: Option<&str>,
+    ) -> StoreResult<Vec<(String, String, String)>> {
+        let rows: Vec<(String, String, String)> = on_pool!(self, pool => {
+            sqlx::query_as(
+                "SELECT subject_id, role, analytics_type FROM analytics_results
+                 WHERE ($1 IS NULL OR subject_id = $1)",
+            )
+            .bind(subject_id)
+            .fetch_all(pool)
+            .await?
+        });
+        Ok(rows)
     }
 
     /// Deletes the results of one subject, or all of them; returns how many rows went.

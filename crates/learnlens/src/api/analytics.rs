@@ -1,0 +1,589 @@
+//! The analytics endpoints of api.md: six learner, four trainer and four organisation
+//! analytics, peer comparison, skill demand, three predictive analytics, and the three
+//! dashboards, each answered with the envelope (`data`, `cached`, `stale`, `requiresRefresh`,
+//! `lastUpdated`, `expiresAt`, `dataQuality`).
+//!
+//! Every handler: rate limit (per user and route) → policy (`auth::decide`, before any data
+//! is read) → the pipeline's read path. A trainer's view of a learner's predictive analytics
+//! is allowed for a learner actively enrolled in one of the trainer's courses and is filtered
+//! from the learner's own result to those courses; it is never cached under the trainer.
+//! `data` is the analytic's payload as analytics.md defines it; its schema is per analytic and
+//! published as an object.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use chrono::{DateTime, Utc};
+use learnlens_analytics::input::{Course, Enrollment};
+use learnlens_analytics::kind::{AnalyticsKind, GLOBAL_SUBJECT, Group};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use super::extract::Acting;
+use super::{ActiveRoleHeader, Admitted};
+use crate::auth::{Decision, Resource, decide};
+use crate::domain::{Id, Role};
+use crate::pipeline::read::{ReadError, Served};
+use crate::pipeline::{PipelineError, stored_role};
+use crate::ratelimit::RouteClass;
+use crate::sources::Service;
+use crate::sources::contract::SourceError;
+use crate::state::AppState;
+
+/// Where each source's data came from (api.md).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourcesQuality {
+    /// `live`, `snapshot` or `mock`; absent when the analytic did not read that source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub courses: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessments: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DataQuality {
+    /// Any source answered from a fallback (`snapshot` or `mock`).
+    pub degraded: bool,
+    pub sources: SourcesQuality,
+}
+
+/// One analytic as served.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Envelope {
+    /// The analytic's payload (analytics.md): `status`, `asOf`, `n`, `reasons`, then its own
+    /// fields.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Served from a cache layer rather than computed for this request.
+    pub cached: bool,
+    /// Older than its time to live; a refresh has been queued.
+    pub stale: bool,
+    pub requires_refresh: bool,
+    pub last_updated: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub data_quality: DataQuality,
+}
+
+/// All analytics of a role in one response.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Dashboard {
+    /// By analytics.md name (`learnerVelocity`, …).
+    pub analytics: BTreeMap<String, Envelope>,
+}
+
+/// The learner analytics.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum LearnerAnalytic {
+    Velocity,
+    SkillGap,
+    Engagement,
+    Mastery,
+    Performance,
+    ContentEffectiveness,
+}
+
+/// The trainer analytics.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrainerAnalytic {
+    CoursePerformance,
+    CourseHealth,
+    StudentDistribution,
+    TeachingEffectiveness,
+}
+
+/// The organisation analytics.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum OrgAnalytic {
+    LearningVelocity,
+    StrategicAlignment,
+    LearningCulture,
+    Performance,
+}
+
+/// The predictive analytics.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PredictiveAnalytic {
+    DropOffRisk,
+    PerformanceForecast,
+    Recommendations,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SkillDemandQuery {
+    /// An organisation (its admins only); without it, the global demand (any role).
+    #[param(pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+    pub org_id: Option<String>,
+}
+
+fn parse_id(field: &str, raw: &str) -> Result<Id, ApiError> {
+    Id::parse(raw).map_err(|p| ApiError::field(field, format!("id {p}")))
+}
+
+/// The kind with this slug in `group`, or 404 (an unknown analytic is an unknown route).
+fn kind_of(group: Group, slug: &str) -> Result<AnalyticsKind, ApiError> {
+    AnalyticsKind::from_slug(group, slug).ok_or(ApiError::NotFound)
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::UnknownSubject => ApiError::NotFound,
+            ReadError::Store(e) => e.into(),
+            ReadError::Pipeline(PipelineError::Source(SourceError::Unavailable { .. })) => {
+                ApiError::Unavailable
+            }
+            ReadError::Pipeline(e) => ApiError::Internal(e.into()),
+            ReadError::Other(e) => ApiError::Internal(e),
+        }
+    }
+}
+
+fn envelope(served: &Served) -> Envelope {
+    let row = &served.row;
+    let data_quality = serde_json::from_value(row.data_quality.clone()).unwrap_or(DataQuality {
+        degraded: true,
+        sources: SourcesQuality {
+            directory: None,
+            courses: None,
+            assessments: None,
+            skills: None,
+            activity: None,
+        },
+    });
+    Envelope {
+        data: row.data.clone(),
+        cached: served.layer.is_some(),
+        stale: served.stale,
+        requires_refresh: served.stale,
+        last_updated: row.calculated_at,
+        expires_at: row.expires_at,
+        data_quality,
+    }
+}
+
+/// Rate limit per user and route, then the policy, then the read.
+async fn serve_one(
+    state: &AppState,
+    acting: &Acting,
+    route: &str,
+    resource: Resource,
+    kind: AnalyticsKind,
+    subject: &Id,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let key = format!("{}|{route}", acting.who.user_id.as_str());
+    let limit = state.check_rate(RouteClass::Analytics, &key).await?;
+    let result = async {
+        let courses = match (&resource, acting.role) {
+            (Resource::Predictive, Role::Trainer) => {
+                Some(shared_courses(state, acting.who.user_id.as_str(), subject.as_str()).await?)
+            }
+            _ => None,
+        };
+        let decision = decide(
+            &acting.who,
+            acting.role,
+            &resource,
+            subject,
+            courses.as_deref(),
+        );
+        let allowed = match decision {
+            Decision::Allow => None,
+            Decision::AllowCourses(courses) => Some(courses),
+            Decision::NotFound => return Err(ApiError::NotFound),
+            Decision::Forbidden => return Err(ApiError::forbidden()),
+        };
+        let served = state
+            .pipeline
+            .read(&state.jobs, kind, subject.as_str())
+            .await?;
+        let mut out = envelope(&served);
+        if let Some(courses) = allowed {
+            restrict_to_courses(&mut out.data, &courses);
+        }
+        Ok(Json(out))
+    }
+    .await;
+    Ok((limit, result))
+}
+
+/// The trainer's courses in which the learner is actively enrolled (the policy's
+/// `trainer_courses`). Read from the catalog, with its fallbacks.
+async fn shared_courses(
+    state: &AppState,
+    trainer: &str,
+    learner: &str,
+) -> Result<Vec<String>, ApiError> {
+    let catalog = state
+        .sources
+        .contract(Service::Catalog)
+        .ok_or(ApiError::Unavailable)?;
+    let source_error = |e: SourceError| match e {
+        SourceError::Unavailable { .. } => ApiError::Unavailable,
+        other => ApiError::Internal(other.into()),
+    };
+    let courses = catalog
+        .list::<Course>("courses", &[("trainerId", trainer)])
+        .await
+        .map_err(source_error)?
+        .value;
+    let taught: HashSet<&str> = courses.iter().map(|c| c.id.as_str()).collect();
+    let enrollments = catalog
+        .list::<Enrollment>("enrollments", &[("userId", learner)])
+        .await
+        .map_err(source_error)?
+        .value;
+    let now = state.clock.now();
+    let mut shared: Vec<String> = enrollments
+        .iter()
+        .filter(|e| e.user_id == learner && e.is_active_at(now))
+        .filter(|e| taught.contains(e.course_id.as_str()))
+        .map(|e| e.course_id.clone())
+        .collect();
+    shared.sort();
+    shared.dedup();
+    Ok(shared)
+}
+
+/// Keeps only the listed courses in a learner's predictive payload (drop-off risk lists
+/// enrolments; the forecast has no per-course part).
+fn restrict_to_courses(data: &mut Value, courses: &[String]) {
+    if let Some(Value::Array(items)) = data.get_mut("enrollments") {
+        items.retain(|e| {
+            e.get("courseId")
+                .and_then(Value::as_str)
+                .is_some_and(|c| courses.iter().any(|x| x == c))
+        });
+        let n = items.len();
+        if let Some(slot) = data.get_mut("n") {
+            *slot = Value::from(n);
+        }
+    }
+}
+
+/// A learner's analytic.
+#[utoipa::path(
+    get, path = "/learner/analytics/{analytic}/{userId}", tag = "analytics",
+    params(
+        ActiveRoleHeader,
+        ("analytic" = LearnerAnalytic, Path),
+        ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such analytic or subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn learner(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path((analytic, user)): Path<(String, String)>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let kind = kind_of(Group::Learner, &analytic)?;
+    let subject = parse_id("userId", &user)?;
+    let route = format!("learner/{analytic}");
+    serve_one(
+        &state,
+        &acting,
+        &route,
+        Resource::LearnerAnalytics,
+        kind,
+        &subject,
+    )
+    .await
+}
+
+/// A trainer's analytic over the trainer's courses.
+#[utoipa::path(
+    get, path = "/trainer/analytics/{analytic}/{trainerId}", tag = "analytics",
+    params(
+        ActiveRoleHeader,
+        ("analytic" = TrainerAnalytic, Path),
+        ("trainerId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such analytic or subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn trainer(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path((analytic, trainer)): Path<(String, String)>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let kind = kind_of(Group::Trainer, &analytic)?;
+    let subject = parse_id("trainerId", &trainer)?;
+    let route = format!("trainer/{analytic}");
+    serve_one(
+        &state,
+        &acting,
+        &route,
+        Resource::TrainerAnalytics,
+        kind,
+        &subject,
+    )
+    .await
+}
+
+/// An organisation's analytic.
+#[utoipa::path(
+    get, path = "/org-admin/analytics/{analytic}/{orgId}", tag = "analytics",
+    params(
+        ActiveRoleHeader,
+        ("analytic" = OrgAnalytic, Path),
+        ("orgId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such analytic or subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn org(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path((analytic, org)): Path<(String, String)>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let kind = kind_of(Group::OrgAdmin, &analytic)?;
+    let subject = parse_id("orgId", &org)?;
+    let route = format!("org-admin/{analytic}");
+    serve_one(
+        &state,
+        &acting,
+        &route,
+        Resource::OrgAnalytics,
+        kind,
+        &subject,
+    )
+    .await
+}
+
+/// A learner's k-anonymous standing among peers.
+#[utoipa::path(
+    get, path = "/comparison/analytics/peer-comparison/{userId}", tag = "analytics",
+    params(
+        ActiveRoleHeader,
+        ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn peer_comparison(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path(user): Path<String>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let subject = parse_id("userId", &user)?;
+    serve_one(
+        &state,
+        &acting,
+        "comparison/peer-comparison",
+        Resource::PeerComparison,
+        AnalyticsKind::PeerComparison,
+        &subject,
+    )
+    .await
+}
+
+/// Skill demand in an organisation, or across all of them.
+#[utoipa::path(
+    get, path = "/comparison/analytics/skill-demand", tag = "analytics",
+    params(ActiveRoleHeader, SkillDemandQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such organisation", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn skill_demand(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    query: Result<Query<SkillDemandQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
+    let org = query
+        .org_id
+        .as_deref()
+        .map(|o| parse_id("orgId", o))
+        .transpose()?;
+    let subject = match &org {
+        Some(o) => o.clone(),
+        None => parse_id("orgId", GLOBAL_SUBJECT)?,
+    };
+    serve_one(
+        &state,
+        &acting,
+        "comparison/skill-demand",
+        Resource::SkillDemand { org },
+        AnalyticsKind::SkillDemand,
+        &subject,
+    )
+    .await
+}
+
+/// A learner's predictive analytic (drop-off risk, performance forecast, recommendations).
+#[utoipa::path(
+    get, path = "/predictive/analytics/{analytic}/{userId}", tag = "analytics",
+    params(
+        ActiveRoleHeader,
+        ("analytic" = PredictiveAnalytic, Path),
+        ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The analytic in its envelope", body = Envelope),
+        (status = 404, description = "No such analytic or subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn predictive(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path((analytic, user)): Path<(String, String)>,
+) -> Result<Admitted<Envelope>, ApiError> {
+    let kind = kind_of(Group::Predictive, &analytic)?;
+    let subject = parse_id("userId", &user)?;
+    let resource = if kind == AnalyticsKind::Recommendations {
+        Resource::Recommendations
+    } else {
+        Resource::Predictive
+    };
+    let route = format!("predictive/{analytic}");
+    serve_one(&state, &acting, &route, resource, kind, &subject).await
+}
+
+/// Every analytic of a role for its subject.
+async fn dashboard(
+    state: &AppState,
+    acting: &Acting,
+    role: Role,
+    resource: Resource,
+    subject: &Id,
+) -> Result<Admitted<Dashboard>, ApiError> {
+    let key = format!(
+        "{}|{}/dashboard",
+        acting.who.user_id.as_str(),
+        role.as_str()
+    );
+    let limit = state.check_rate(RouteClass::Analytics, &key).await?;
+    let result = async {
+        if decide(&acting.who, acting.role, &resource, subject, None) != Decision::Allow {
+            return Err(ApiError::forbidden());
+        }
+        let mut analytics = BTreeMap::new();
+        for kind in AnalyticsKind::ALL
+            .into_iter()
+            .filter(|k| stored_role(*k, subject.as_str()) == role.as_str())
+        {
+            let served = state
+                .pipeline
+                .read(&state.jobs, kind, subject.as_str())
+                .await?;
+            analytics.insert(kind.name().to_owned(), envelope(&served));
+        }
+        Ok(Json(Dashboard { analytics }))
+    }
+    .await;
+    Ok((limit, result))
+}
+
+/// Every learner analytic of a learner (learner, comparison and predictive).
+#[utoipa::path(
+    get, path = "/learner/dashboard/{userId}", tag = "analytics",
+    params(ActiveRoleHeader, ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every analytic of the role", body = Dashboard),
+        (status = 404, description = "No such subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn learner_dashboard(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path(user): Path<String>,
+) -> Result<Admitted<Dashboard>, ApiError> {
+    let subject = parse_id("userId", &user)?;
+    dashboard(
+        &state,
+        &acting,
+        Role::Learner,
+        Resource::LearnerAnalytics,
+        &subject,
+    )
+    .await
+}
+
+/// Every trainer analytic of a trainer.
+#[utoipa::path(
+    get, path = "/trainer/dashboard/{trainerId}", tag = "analytics",
+    params(ActiveRoleHeader, ("trainerId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every analytic of the role", body = Dashboard),
+        (status = 404, description = "No such subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn trainer_dashboard(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path(trainer): Path<String>,
+) -> Result<Admitted<Dashboard>, ApiError> {
+    let subject = parse_id("trainerId", &trainer)?;
+    dashboard(
+        &state,
+        &acting,
+        Role::Trainer,
+        Resource::TrainerAnalytics,
+        &subject,
+    )
+    .await
+}
+
+/// Every organisation analytic of an organisation (and its skill demand).
+#[utoipa::path(
+    get, path = "/org-admin/dashboard/{orgId}", tag = "analytics",
+    params(ActiveRoleHeader, ("orgId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every analytic of the role", body = Dashboard),
+        (status = 404, description = "No such subject", body = super::error::ErrorBody),
+    ),
+)]
+pub async fn org_dashboard(
+    State(state): State<Arc<AppState>>,
+    acting: Acting,
+    Path(org): Path<String>,
+) -> Result<Admitted<Dashboard>, ApiError> {
+    let subject = parse_id("orgId", &org)?;
+    dashboard(
+        &state,
+        &acting,
+        Role::OrgAdmin,
+        Resource::OrgAnalytics,
+        &subject,
+    )
+    .await
+}

@@ -1,0 +1,363 @@
+//! The three cache layers of analytics results (jobs-and-cache.md, the seed's Feature 5):
+//! L1 in process (moka: bounded in bytes, entries live at most `cache.l1_ttl_secs`), L2 Redis
+//! (optional: its own breaker, short timeouts, every error a miss), L3 the store's rows.
+//!
+//! Key: `v1:{analytics}:{role}:{subject}` ([`key`]). Reads go L1 → L2 → L3 and fill the layers
+//! above the one that answered; writes go L3 → L2 → L1 and then publish the key on the Redis
+//! channel `{prefix}invalidate`, which every replica's listener obeys by dropping its L1
+//! entry. Without Redis there is one process to keep coherent, and L1's short life bounds
+//! what a lost invalidation can cost.
+//!
+//! Invariants: nothing here decides who may read a key (the API does, before calling); a
+//! Redis failure is a miss or a skipped write, never an error of a read; the store is the
+//! truth, so an L1 or L2 entry never outlives what L3 would answer by more than L1's life.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::redis_client::RedisClient;
+use crate::sources::breaker::{BreakerConfig, CircuitBreaker, Outcome};
+use crate::store::{AnalyticsRow, Store, StoreError};
+
+/// Cache settings (`[cache]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// L1 holds at most this many bytes of results (their JSON size).
+    pub l1_max_bytes: u64,
+    /// An L1 entry lives at most this long, so replicas converge even if an invalidation is
+    /// lost.
+    pub l1_ttl_secs: u64,
+    /// L2 keeps a result this long past its expiry, so a stale answer can still be served
+    /// from Redis while its refresh runs.
+    pub stale_grace_secs: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            l1_max_bytes: 64 << 20,
+            l1_ttl_secs: 60,
+            stale_grace_secs: 86_400,
+        }
+    }
+}
+
+/// Which layer answered a read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layer {
+    L1,
+    L2,
+    L3,
+}
+
+impl Layer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::L1 => "l1",
+            Layer::L2 => "l2",
+            Layer::L3 => "l3",
+        }
+    }
+}
+
+/// The cache key of a result.
+pub fn key(analytics: &str, role: &str, subject: &str) -> String {
+    format!("v1:{analytics}:{role}:{subject}")
+}
+
+fn row_key(row: &AnalyticsRow) -> String {
+    key(&row.analytics_type, &row.role, &row.subject_id)
+}
+
+/// L2: Redis, behind its own breaker.
+struct L2 {
+    redis: RedisClient,
+    prefix: String,
+    breaker: CircuitBreaker,
+    grace_secs: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl L2 {
+    fn redis_key(&self, key: &str) -> String {
+        format!("{}cache:{key}", self.prefix)
+    }
+
+    fn channel(&self) -> String {
+        format!("{}invalidate", self.prefix)
+    }
+
+    /// Runs one Redis operation through the breaker; `None` on any failure.
+    async fn call<T, F, Fut>(&self, op: &'static str, f: F) -> Option<T>
+    where
+        F: FnOnce(redis::aio::ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let permit = self.breaker.acquire().ok()?;
+        match self.redis.run(f).await {
+            Ok(v) => {
+                permit.record(Outcome::Success);
+                Some(v)
+            }
+            Err(e) => {
+                permit.record(Outcome::Failure);
+                metrics::counter!("learnlens_redis_errors_total", "op" => op).increment(1);
+                tracing::debug!(error = %e, op, "redis cache operation failed; treated as a miss");
+                None
+            }
+        }
+    }
+
+    async fn get(&self, key: &str) -> Option<AnalyticsRow> {
+        let k = self.redis_key(key);
+        let body: Option<Vec<u8>> = self
+            .call("cache_get", |mut c| async move {
+                redis::cmd("GET").arg(&k).query_async(&mut c).await
+            })
+            .await?;
+        serde_json::from_slice(&body?).ok()
+    }
+
+    async fn set(&self, row: &AnalyticsRow) {
+        let Ok(body) = serde_json::to_vec(row) else {
+            return;
+        };
+        let left = (row.expires_at - self.clock.now()).num_seconds().max(0);
+        let ttl = u64::try_from(left).unwrap_or(0) + self.grace_secs;
+        let k = self.redis_key(&row_key(row));
+        let _: Option<()> = self
+            .call("cache_set", |mut c| async move {
+                redis::cmd("SET")
+                    .arg(&k)
+                    .arg(body)
+                    .arg("EX")
+                    .arg(ttl.max(1))
+                    .query_async(&mut c)
+                    .await
+            })
+            .await;
+    }
+
+    async fn delete_and_publish(&self, keys: &[String]) {
+        if keys.is_empty() {
+            return;
+        }
+        let redis_keys: Vec<String> = keys.iter().map(|k| self.redis_key(k)).collect();
+        let channel = self.channel();
+        let keys = keys.to_vec();
+        let _: Option<()> = self
+            .call("cache_invalidate", |mut c| async move {
+                let mut pipe = redis::pipe();
+                pipe.cmd("DEL").arg(&redis_keys).ignore();
+                for k in &keys {
+                    pipe.cmd("PUBLISH").arg(&channel).arg(k).ignore();
+                }
+                pipe.query_async(&mut c).await
+            })
+            .await;
+    }
+
+    async fn publish(&self, keys: &[String]) {
+        let channel = self.channel();
+        let keys = keys.to_vec();
+        let _: Option<()> = self
+            .call("cache_publish", |mut c| async move {
+                let mut pipe = redis::pipe();
+                for k in &keys {
+                    pipe.cmd("PUBLISH").arg(&channel).arg(k).ignore();
+                }
+                pipe.query_async(&mut c).await
+            })
+            .await;
+    }
+}
+
+/// The three layers.
+pub struct Cache {
+    l1: moka::future::Cache<String, Arc<AnalyticsRow>>,
+    l2: Option<L2>,
+    store: Store,
+}
+
+impl Cache {
+    pub fn new(
+        config: &CacheConfig,
+        store: Store,
+        redis: Option<RedisClient>,
+        key_prefix: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Arc<Cache> {
+        let l1 = moka::future::Cache::builder()
+            .weigher(|_k: &String, v: &Arc<AnalyticsRow>| {
+                u32::try_from(approximate_size(v)).unwrap_or(u32::MAX)
+            })
+            .max_capacity(config.l1_max_bytes)
+            .time_to_live(Duration::from_secs(config.l1_ttl_secs.max(1)))
+            .build();
+        let l2 = redis.map(|redis| L2 {
+            redis,
+            prefix: key_prefix.to_owned(),
+            breaker: CircuitBreaker::new(
+                BreakerConfig {
+                    slow_call_ms: 200,
+                    open_secs: 5,
+                    ..BreakerConfig::default()
+                },
+                clock.clone(),
+            ),
+            grace_secs: config.stale_grace_secs,
+            clock,
+        });
+        Arc::new(Cache { l1, l2, store })
+    }
+
+    /// The result under `key`, from the first layer that has it (filling the layers above);
+    /// `None` when no layer has it.
+    pub async fn get(
+        &self,
+        key: &str,
+        parts: (&str, &str, &str),
+    ) -> Result<Option<(Arc<AnalyticsRow>, Layer)>, StoreError> {
+        if let Some(row) = self.l1.get(key).await {
+            metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
+            return Ok(Some((row, Layer::L1)));
+        }
+        if let Some(l2) = &self.l2
+            && let Some(row) = l2.get(key).await
+        {
+            metrics::counter!("learnlens_cache_hits_total", "layer" => "l2").increment(1);
+            let row = Arc::new(row);
+            self.l1.insert(key.to_owned(), row.clone()).await;
+            return Ok(Some((row, Layer::L2)));
+        }
+        let (analytics, role, subject) = parts;
+        match self.store.get_analytics(subject, role, analytics).await? {
+            Some(row) => {
+                metrics::counter!("learnlens_cache_hits_total", "layer" => "l3").increment(1);
+                if let Some(l2) = &self.l2 {
+                    l2.set(&row).await;
+                }
+                let row = Arc::new(row);
+                self.l1.insert(key.to_owned(), row.clone()).await;
+                Ok(Some((row, Layer::L3)))
+            }
+            None => {
+                metrics::counter!("learnlens_cache_misses_total").increment(1);
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes results through every layer (L3 → L2 → L1) and tells the other replicas.
+    pub async fn put(&self, rows: &[AnalyticsRow]) -> Result<(), StoreError> {
+        self.store.upsert_analytics(rows).await?;
+        let keys: Vec<String> = rows.iter().map(row_key).collect();
+        if let Some(l2) = &self.l2 {
+            for row in rows {
+                l2.set(row).await;
+            }
+            l2.publish(&keys).await;
+        }
+        for (key, row) in keys.into_iter().zip(rows) {
+            self.l1.insert(key, Arc::new(row.clone())).await;
+        }
+        Ok(())
+    }
+
+    /// Drops this process's L1 entry (what an invalidation message does).
+    pub async fn forget(&self, key: &str) {
+        self.l1.invalidate(key).await;
+    }
+
+    /// Deletes one result from every layer and replica.
+    pub async fn delete(&self, parts: (&str, &str, &str)) -> Result<(), StoreError> {
+        let (analytics, role, subject) = parts;
+        self.store.delete_analytic(subject, role, analytics).await?;
+        let k = key(analytics, role, subject);
+        if let Some(l2) = &self.l2 {
+            l2.delete_and_publish(std::slice::from_ref(&k)).await;
+        }
+        self.l1.invalidate(&k).await;
+        Ok(())
+    }
+
+    /// Clears every result (or one subject's) from every layer and replica: the operators'
+    /// `learnlens cache clear`. Returns how many stored results went.
+    pub async fn clear(&self, subject: Option<&str>) -> Result<u64, StoreError> {
+        let keys: Vec<String> = self
+            .store
+            .analytics_keys(subject)
+            .await?
+            .into_iter()
+            .map(|(s, r, a)| key(&a, &r, &s))
+            .collect();
+        let n = self.store.delete_analytics(subject).await?;
+        if let Some(l2) = &self.l2 {
+            for chunk in keys.chunks(500) {
+                l2.delete_and_publish(chunk).await;
+            }
+        }
+        for k in &keys {
+            self.l1.invalidate(k).await;
+        }
+        Ok(n)
+    }
+
+    /// Listens for other replicas' invalidations until `shutdown`; reconnects after errors.
+    /// A no-op without Redis.
+    pub async fn listen(
+        self: Arc<Self>,
+        redis_url: Option<String>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) {
+        let (Some(l2), Some(url)) = (&self.l2, redis_url) else {
+            return;
+        };
+        let channel = l2.channel();
+        while !shutdown.is_cancelled() {
+            let session = async {
+                let client = redis::Client::open(url.as_str())?;
+                let mut pubsub = client.get_async_pubsub().await?;
+                pubsub.subscribe(&channel).await?;
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    if let Ok(key) = msg.get_payload::<String>() {
+                        self.l1.invalidate(&key).await;
+                    }
+                }
+                Ok::<(), redis::RedisError>(())
+            };
+            tokio::select! {
+                r = session => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "cache invalidation listener lost Redis; retrying");
+                    }
+                    // Whatever was published meanwhile is lost: forget everything we hold.
+                    self.l1.invalidate_all();
+                }
+                () = shutdown.cancelled() => return,
+            }
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Whether the result is past its expiry at `now`.
+    pub fn is_stale(row: &AnalyticsRow, now: DateTime<Utc>) -> bool {
+        now >= row.expires_at
+    }
+}
+
+/// The bytes an entry costs in L1 (its JSON payload dominates).
+fn approximate_size(row: &AnalyticsRow) -> usize {
+    let json = serde_json::to_vec(&row.data).map_or(0, |v| v.len());
+    json + row.subject_id.len() + row.analytics_type.len() + 256
+}

@@ -1,0 +1,179 @@
+//! The read path of the API (seed Pattern 1): cache layers first, then a cold compute from the
+//! sources. A cold compute computes every analytic of the subject in its role at once (a
+//! dashboard needs them all), writes them through every layer, and is single-flight: any
+//! number of concurrent misses on one subject and role compute once.
+//!
+//! A result past its expiry is served with `stale` and a deduplicated refresh job is queued
+//! (singleton `refresh:{role}:{subject}`), so stale data is served rather than nothing.
+//! Authorization is the caller's business and happens before this is called.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use learnlens_analytics::input::User;
+use learnlens_analytics::kind::{AnalyticsKind, GLOBAL_SUBJECT};
+
+use super::batch::{MAX_ATTEMPTS, Pipeline, REFRESH_KIND, RefreshPayload};
+use super::{PipelineError, Selection, stored_role};
+use crate::cache::{self, Cache, Layer};
+use crate::jobs::Runtime;
+use crate::sources::Service;
+use crate::store::{AnalyticsRow, NewJob, StoreError};
+
+/// One result as served, and how.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub row: Arc<AnalyticsRow>,
+    /// Which cache layer answered; `None` when computed for this request.
+    pub layer: Option<Layer>,
+    /// Past its expiry (a refresh has been queued).
+    pub stale: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The subject is not in the directory.
+    #[error("no such subject")]
+    UnknownSubject,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A source failed and no fallback could answer.
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Subjects being computed, for single flight. Entries live only a moment: the results are in
+/// the cache layers by then.
+pub type InFlight = moka::future::Cache<String, Arc<Vec<AnalyticsRow>>>;
+
+pub fn in_flight() -> InFlight {
+    moka::future::Cache::builder()
+        .max_capacity(10_000)
+        .time_to_live(std::time::Duration::from_secs(2))
+        .build()
+}
+
+impl Pipeline {
+    /// The result of `kind` for `subject` (in the role its subject has).
+    pub async fn read(
+        &self,
+        jobs: &Runtime,
+        kind: AnalyticsKind,
+        subject: &str,
+    ) -> Result<Served, ReadError> {
+        let role = stored_role(kind, subject);
+        let parts = (kind.name(), role, subject);
+        let key = cache::key(kind.name(), role, subject);
+        if let Some((row, layer)) = self.cache.get(&key, parts).await? {
+            let stale = Cache::is_stale(&row, self.clock.now());
+            if stale {
+                self.queue_refresh(jobs, role, subject).await;
+            }
+            return Ok(Served {
+                row,
+                layer: Some(layer),
+                stale,
+            });
+        }
+        let flight = format!("{role}:{subject}");
+        let rows = self
+            .in_flight
+            .try_get_with(flight, async {
+                let rows = self.compute_subject(role, subject).await?;
+                self.cache.put(&rows).await?;
+                Ok::<_, ReadError>(Arc::new(rows))
+            })
+            .await
+            .map_err(|e: Arc<ReadError>| match &*e {
+                ReadError::UnknownSubject => ReadError::UnknownSubject,
+                other => ReadError::Other(anyhow::anyhow!("{other}")),
+            })?;
+        let row = rows
+            .iter()
+            .find(|r| r.analytics_type == kind.name())
+            .cloned()
+            .context("the cold compute did not produce the analytic asked for")?;
+        Ok(Served {
+            row: Arc::new(row),
+            layer: None,
+            stale: false,
+        })
+    }
+
+    /// Every analytic of `subject` in `role`, from the sources, now.
+    async fn compute_subject(
+        &self,
+        role: &str,
+        subject: &str,
+    ) -> Result<Vec<AnalyticsRow>, ReadError> {
+        self.cold_computes
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("learnlens_cold_computes_total").increment(1);
+        let now = self.clock.now();
+        if subject == GLOBAL_SUBJECT {
+            Ok(vec![self.run_global_rows(now).await?])
+        } else {
+            let org = match role {
+                "org-admin" => subject.to_owned(),
+                _ => self.org_of_user(subject).await?,
+            };
+            let kinds: Vec<AnalyticsKind> = AnalyticsKind::ALL
+                .into_iter()
+                .filter(|k| stored_role(*k, subject) == role)
+                .collect();
+            let selection = Selection {
+                kinds,
+                subject: Some(subject.to_owned()),
+            };
+            let data = match super::load_org(&self.sources, &org, now).await {
+                Err(PipelineError::UnknownOrganization(_)) => {
+                    return Err(ReadError::UnknownSubject);
+                }
+                other => other?,
+            };
+            Ok(self.compute_rows(data, selection, now).await?)
+        }
+    }
+
+    async fn org_of_user(&self, user: &str) -> Result<String, ReadError> {
+        let client = self
+            .sources
+            .contract(Service::Directory)
+            .ok_or(PipelineError::NotConfigured(Service::Directory))?;
+        let found = client
+            .get::<User>("users", user)
+            .await
+            .map_err(PipelineError::from)?;
+        found
+            .value
+            .map(|u| u.org_id)
+            .ok_or(ReadError::UnknownSubject)
+    }
+
+    /// Queues one refresh of a stale subject (deduplicated by its singleton key); a failure
+    /// is logged, the stale answer is served anyway.
+    async fn queue_refresh(&self, jobs: &Runtime, role: &str, subject: &str) {
+        let payload = RefreshPayload {
+            subject_id: subject.to_owned(),
+            role: role.to_owned(),
+            analytics: Vec::new(),
+        };
+        let Ok(payload) = serde_json::to_value(payload) else {
+            return;
+        };
+        let job = NewJob {
+            kind: REFRESH_KIND.to_owned(),
+            payload,
+            owner_id: None,
+            parent_id: None,
+            singleton_key: Some(format!("refresh:{role}:{subject}")),
+            max_attempts: MAX_ATTEMPTS,
+            run_at: self.clock.now(),
+        };
+        if let Err(e) = jobs.enqueue(&job).await {
+            tracing::warn!(error = %e, subject, role, "queueing the refresh of a stale result failed");
+        }
+    }
+}
