@@ -1,6 +1,7 @@
 //! The command line: `learnlens [serve] | worker | batch | migrate | users
-//! add|disable|enable|list | dataset | sources | analytics | evaluate oulad`. Options are flags or `LEARNLENS_*` environment
-//! variables and override the configuration files.
+//! add|disable|enable|list | cache clear | dataset | sources | analytics | evaluate oulad`.
+//! Options are flags or `LEARNLENS_*` environment variables and override the configuration
+//! files.
 
 use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Manage the cache of analytics results.
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a data set of the demo sources as JSON on standard output (`demo` and `small`
     /// only; `--summary` prints entity counts for any size).
     Dataset {
@@ -153,6 +157,17 @@ pub struct AnalyticsArgs {
     /// Comma-separated analytics.md names (default: every kind of the catalogue).
     #[arg(long)]
     pub kinds: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Delete stored results from every layer (the store, Redis, and every replica's memory
+    /// through an invalidation); the next read recomputes them.
+    Clear {
+        /// Only this subject's results (a user or organisation id, or `global`).
+        #[arg(long)]
+        subject: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,6 +257,27 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
         }
         Command::Evaluate(_) => bail!("evaluate runs without the store"),
         Command::Migrate => println!("migrations applied to {:?} store", store.backend()),
+        Command::Cache(CacheCommand::Clear { subject }) => {
+            let subject = subject
+                .map(|s| Id::parse(&s).map_err(|e| anyhow::anyhow!("--subject {e}")))
+                .transpose()?;
+            let redis = match config.redis_url() {
+                Some(url) => Some(crate::redis_client::RedisClient::new(
+                    url,
+                    std::time::Duration::from_millis(config.redis.timeout_ms),
+                )?),
+                None => None,
+            };
+            let cache = crate::cache::Cache::new(
+                &config.cache,
+                store.clone(),
+                redis,
+                &config.redis.key_prefix,
+                Arc::new(SystemClock),
+            );
+            let n = cache.clear(subject.as_ref().map(Id::as_str)).await?;
+            println!("cleared {n} stored result(s) from every cache layer");
+        }
         Command::Users(UsersCommand::Add {
             id,
             email,

@@ -112,6 +112,12 @@ pub fn router(state: Arc<AppState>) -> Router {
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    // The benchmarks' floor: bare axum answering a small JSON, outside every layer above.
+    #[cfg(feature = "bench-floor")]
+    let router = router.route(
+        "/bench/hello",
+        axum::routing::get(|| async { axum::Json(serde_json::json!({"hello": "world"})) }),
+    );
     router.with_state(state)
 }
 

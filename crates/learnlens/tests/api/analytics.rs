@@ -613,3 +613,159 @@ async fn a_refresh_on_one_replica_is_seen_by_another(backend: Backend) {
     }
 }
 on_both_backends!(a_refresh_on_one_replica_is_seen_by_another);
+
+async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Backend) {
+    let Some(redis) = crate::helpers::redis_url().await else {
+        return;
+    };
+    let upstream = redis
+        .trim_start_matches("redis://")
+        .trim_end_matches('/')
+        .parse::<std::net::SocketAddr>()
+        .expect("redis address");
+    let proxy = crate::fault_proxy::FaultProxy::start(upstream).await;
+    let proxied = format!("redis://{}", proxy.addr);
+    let Some(app) = TestApp::spawn_with(backend, Box::new(move |c| c.redis.url = proxied)).await
+    else {
+        return;
+    };
+    let (admin, _) = app.login_as("admin@demo.test").await;
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let paths: Vec<(String, &str, &str)> = paths_of("org-admin", DEMO_ORG)
+        .into_iter()
+        .map(|p| (p, admin.as_str(), "org-admin"))
+        .chain(
+            paths_of("learner", "demo-learner")
+                .into_iter()
+                .map(|p| (p, learner.as_str(), "learner")),
+        )
+        .collect();
+    let load = |round: usize| {
+        let app = &app;
+        let paths = &paths;
+        async move {
+            let requests = (0..40).map(|i| {
+                let (path, token, role) = &paths[(i + round) % paths.len()];
+                async move { get(app, token, role, path).await.status().as_u16() }
+            });
+            futures::future::join_all(requests).await
+        }
+    };
+    let mut statuses = load(0).await;
+    // Redis stops answering mid-load: every read still answers from L1/L3.
+    proxy.set(crate::fault_proxy::Mode::Blackhole);
+    for round in 1..4 {
+        statuses.extend(load(round).await);
+    }
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    // Redis is back; once the L2 breaker's open period is over, writes reach it again.
+    proxy.set(crate::fault_proxy::Mode::Pass);
+    app.clock.advance(TimeDelta::seconds(10));
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/analytics/refresh"))
+        .bearer_auth(&learner)
+        .header("x-active-role", "learner")
+        .json(&serde_json::json!({"userId": "demo-learner", "role": "learner", "analytics": ["mastery"]}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    let key = format!(
+        "{}cache:v1:masteryProgress:learner:demo-learner",
+        app.state.config.redis.key_prefix
+    );
+    let client = redis::Client::open(redis.as_str()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let body: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .expect("get");
+        if let Some(body) = body {
+            let row: Value = serde_json::from_str(&body).expect("json");
+            if row["calculatedAt"].as_str().is_some_and(|t| {
+                t.parse::<chrono::DateTime<chrono::Utc>>().expect("time") == app.clock.now()
+            }) {
+                break;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "L2 was not written again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+on_both_backends!(redis_going_away_under_load_costs_no_errors_and_l2_returns);
+
+async fn operators_clear_the_cache_of_a_subject_through_every_layer(backend: Backend) {
+    let Some(redis) = crate::helpers::redis_url().await else {
+        return;
+    };
+    let Some(app) = TestApp::spawn_with(backend, Box::new(move |c| c.redis.url = redis)).await
+    else {
+        return;
+    };
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let path = "/learner/analytics/engagement/demo-learner";
+    let first: Value = get(&app, &learner, "learner", path)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(first["cached"], false);
+    let again: Value = get(&app, &learner, "learner", path)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(again["cached"], true);
+    let config = &app.state.config;
+    let file = config.data_dir.join("ops.toml");
+    std::fs::write(
+        &file,
+        format!("[redis]\nkey_prefix = \"{}\"\n", config.redis.key_prefix),
+    )
+    .expect("write config");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_learnlens"))
+        .args(["cache", "clear", "--subject", "demo-learner", "--config"])
+        .arg(&file)
+        .env("LEARNLENS_DATABASE_URL", config.database_url())
+        .env("LEARNLENS_REDIS_URL", config.redis_url().expect("redis"))
+        .env("LEARNLENS_DATA_DIR", &config.data_dir)
+        .env_remove("LEARNLENS_ENV")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run learnlens cache clear");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("cleared 10 stored result(s)"));
+    // The running app drops its in-memory copy on the invalidation and recomputes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let now: Value = get(&app, &learner, "learner", path)
+            .await
+            .json()
+            .await
+            .expect("json");
+        if now["cached"] == false {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still served from a cache layer"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+on_both_backends!(operators_clear_the_cache_of_a_subject_through_every_layer);

@@ -23,12 +23,17 @@ fn job(kind: &str, key: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> New
     }
 }
 
+/// The app's own workers would claim `refresh` jobs too: these tests drive the queue alone.
+fn no_workers(c: &mut learnlens::config::Config) {
+    c.jobs.serve_runs_workers = false;
+}
+
 fn kinds(k: &[&str]) -> Vec<String> {
     k.iter().map(|s| (*s).to_owned()).collect()
 }
 
 async fn a_job_is_claimed_once_and_completed(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -76,7 +81,7 @@ async fn a_job_is_claimed_once_and_completed(backend: Backend) {
 on_both_backends!(a_job_is_claimed_once_and_completed);
 
 async fn a_singleton_key_returns_the_active_job(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -109,7 +114,7 @@ async fn a_singleton_key_returns_the_active_job(backend: Backend) {
 on_both_backends!(a_singleton_key_returns_the_active_job);
 
 async fn a_stale_attempt_changes_nothing_after_its_lease_expired(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -167,7 +172,7 @@ async fn a_stale_attempt_changes_nothing_after_its_lease_expired(backend: Backen
 on_both_backends!(a_stale_attempt_changes_nothing_after_its_lease_expired);
 
 async fn failures_retry_later_then_fail_for_good(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -230,7 +235,7 @@ async fn failures_retry_later_then_fail_for_good(backend: Backend) {
 on_both_backends!(failures_retry_later_then_fail_for_good);
 
 async fn an_expired_lease_on_the_last_attempt_fails_the_job(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -252,7 +257,7 @@ async fn an_expired_lease_on_the_last_attempt_fails_the_job(backend: Backend) {
 on_both_backends!(an_expired_lease_on_the_last_attempt_fails_the_job);
 
 async fn cancel_is_immediate_when_queued_and_flagged_when_running(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());
@@ -310,7 +315,7 @@ async fn cancel_is_immediate_when_queued_and_flagged_when_running(backend: Backe
 on_both_backends!(cancel_is_immediate_when_queued_and_flagged_when_running);
 
 async fn concurrent_claimers_take_every_job_exactly_once(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let now = app.clock.now();
@@ -353,7 +358,7 @@ async fn concurrent_claimers_take_every_job_exactly_once(backend: Backend) {
 on_both_backends!(concurrent_claimers_take_every_job_exactly_once);
 
 async fn retention_prunes_only_old_finished_jobs(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, Box::new(no_workers)).await else {
         return;
     };
     let (s, now) = (&app.state.store, app.clock.now());

@@ -1,0 +1,225 @@
+//! HTTP throughput and latency of an analytics read served from cache, next to a floor
+//! measured in the same run on the same server: `GET /bench/hello`, bare axum answering a
+//! small JSON (compiled in only with the `bench-floor` feature).
+//!
+//! - `cached`: `GET /api/v1/learner/analytics/engagement/demo-learner` with a bearer token and
+//!   `X-Active-Role`: JWT verification, the session check (its cache), the rate limiter (in
+//!   memory, limit raised out of the way), the policy, an L1 hit, the envelope.
+//! - `l2` (when Redis answers at `LEARNLENS_TEST_REDIS_URL` or 127.0.0.1:6379): the same read
+//!   on a second server whose L1 holds nothing, so every read is a Redis GET.
+//!
+//! The server runs on one core (a current-thread runtime on its own thread), the load
+//! generator on the other; fixed concurrency; each scenario runs 2 s of warm-up then 10 s.
+//!
+//! Run: `cargo bench -p learnlens --bench http --features bench-floor`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use learnlens::config::{Config, Overrides, RunEnv};
+
+const CONCURRENCY: usize = 32;
+const WARMUP: Duration = Duration::from_secs(2);
+const MEASURE: Duration = Duration::from_secs(10);
+
+struct Server {
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts the demo app on its own single-threaded runtime and OS thread.
+fn start(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            env: Some(RunEnv::Demo),
+            data_dir: Some(dir.path().to_path_buf()),
+            jwt_secret: Some("bench-secret-bench-secret-bench-secret-01".into()),
+            ..Default::default()
+        },
+    )
+    .expect("config");
+    config.rate_limits.analytics = "1000000000/s".parse().expect("rate");
+    config.rate_limits.login = "1000/s".parse().expect("rate");
+    config.jobs.serve_runs_workers = false;
+    tweak(&mut config);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let state = learnlens::build(config, Arc::new(learnlens::clock::SystemClock))
+                .await
+                .expect("build");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr")).expect("send");
+            learnlens::serve(state, listener, std::future::pending::<()>())
+                .await
+                .expect("serve");
+        });
+    });
+    let addr = rx.recv().expect("server address");
+    Server {
+        base: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+struct Figures {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `CONCURRENCY` loops of GET `url` for the warm-up, then measured for `MEASURE`.
+async fn load(client: &reqwest::Client, url: &str, headers: &[(&str, String)]) -> Figures {
+    let run = |until: Instant| {
+        let tasks: Vec<_> = (0..CONCURRENCY)
+            .map(|_| {
+                let client = client.clone();
+                let url = url.to_owned();
+                let headers: Vec<(String, String)> = headers
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect();
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    while Instant::now() < until {
+                        let started = Instant::now();
+                        let mut req = client.get(&url);
+                        for (k, v) in &headers {
+                            req = req.header(k, v);
+                        }
+                        let r = req.send().await.expect("request");
+                        assert_eq!(r.status(), 200, "{url}");
+                        let _ = r.bytes().await.expect("body");
+                        latencies.push(started.elapsed());
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        async move {
+            let mut all = Vec::new();
+            for t in tasks {
+                all.extend(t.await.expect("task"));
+            }
+            all
+        }
+    };
+    run(Instant::now() + WARMUP).await;
+    let started = Instant::now();
+    let mut latencies = run(started + MEASURE).await;
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
+    Figures {
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+async fn token(client: &reqwest::Client, base: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": "learner@demo.test", "password": "learnlens-demo"}))
+        .send()
+        .await
+        .expect("login");
+    let body: serde_json::Value = r.json().await.expect("json");
+    body["token"].as_str().expect("token").to_owned()
+}
+
+fn report(name: &str, f: &Figures, floor: &Figures) {
+    println!(
+        "{name:<8} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ratio to floor {:.2}",
+        f.rps,
+        f.p50.as_secs_f64() * 1e3,
+        f.p99.as_secs_f64() * 1e3,
+        f.rps / floor.rps
+    );
+}
+
+async fn redis_answers(url: &str) -> bool {
+    let ping = async {
+        let client = redis::Client::open(url)?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING").query_async::<String>(&mut conn).await
+    };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), ping).await,
+        Ok(Ok(_))
+    )
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    client_rt.block_on(async {
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(CONCURRENCY)
+            .build()
+            .expect("client");
+        let server = start(|_| {});
+        let token = token(&client, &server.base).await;
+        let path = "/api/v1/learner/analytics/engagement/demo-learner";
+        let auth = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("x-active-role", "learner".to_owned()),
+        ];
+        // Compute it once, so every measured read is an L1 hit.
+        let first = client
+            .get(format!("{}{path}", server.base))
+            .header("authorization", &auth[0].1)
+            .header("x-active-role", "learner")
+            .send()
+            .await
+            .expect("first read");
+        assert_eq!(first.status(), 200);
+        println!("concurrency {CONCURRENCY}, server on one core, {MEASURE:?} per scenario");
+        let floor = load(&client, &format!("{}/bench/hello", server.base), &[]).await;
+        report("floor", &floor, &floor);
+        let cached = load(&client, &format!("{}{path}", server.base), &auth).await;
+        report("cached", &cached, &floor);
+
+        let redis = std::env::var("LEARNLENS_TEST_REDIS_URL")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+        if !redis_answers(&redis).await {
+            println!("l2       skipped: Redis does not answer at {redis}");
+            return;
+        }
+        let prefix = format!("llbench:{}:", uuid::Uuid::new_v4().simple());
+        let l2_server = start(move |c| {
+            c.redis.url = redis;
+            c.redis.key_prefix = prefix;
+            c.cache.l1_max_bytes = 0;
+        });
+        let token = self::token(&client, &l2_server.base).await;
+        let auth = vec![
+            ("authorization", format!("Bearer {token}")),
+            ("x-active-role", "learner".to_owned()),
+        ];
+        let first = client
+            .get(format!("{}{path}", l2_server.base))
+            .header("authorization", &auth[0].1)
+            .header("x-active-role", "learner")
+            .send()
+            .await
+            .expect("first read");
+        assert_eq!(first.status(), 200);
+        let floor2 = load(&client, &format!("{}/bench/hello", l2_server.base), &[]).await;
+        report("floor", &floor2, &floor2);
+        let l2 = load(&client, &format!("{}{path}", l2_server.base), &auth).await;
+        report("l2", &l2, &floor2);
+    });
+}
