@@ -75,6 +75,7 @@ fn config() -> JobsConfig {
         retry_base_secs: 0,
         retry_max_secs: 1,
         shutdown_grace_secs: 10,
+        ..JobsConfig::default()
     }
 }
 
