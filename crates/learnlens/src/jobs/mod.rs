@@ -9,8 +9,8 @@
 //! On PostgreSQL every enqueue, from any process, is also announced on the store's
 //! `learnlens_jobs` channel (`pg_notify` in the enqueue's transaction), and each runtime keeps
 //! a listener on it that wakes its idle workers; a lost listener reconnects, and polling every
-//! `poll_ms` stays as the fallback. SQLite has no cross-process channel and needs none: its
-//! writers are in one process.
+//! `poll_ms` stays as the fallback. SQLite has no channel between processes: a job that another
+//! process writes to the same file (an admin command) is found at the next poll.
 //!
 //! [`scheduler`] turns cron schedules into jobs (the nightly batch) and runs retention.
 
