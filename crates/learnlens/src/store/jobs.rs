@@ -8,8 +8,8 @@
 //!
 //! Wake-ups: on PostgreSQL an enqueue also runs `pg_notify('learnlens_jobs', kind)` in its
 //! transaction, and [`JobWakeups`] is the listening end, so workers in every process start a
-//! new job at once instead of at their next poll. SQLite has no such channel (and needs none:
-//! its writers share one process).
+//! new job at once instead of at their next poll. SQLite has no such channel; its runtime wakes
+//! the workers of its own process and polls for the rest.
 
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgListener, PgPoolOptions};
