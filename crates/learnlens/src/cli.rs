@@ -1,7 +1,10 @@
 //! The command line: `learnlens [serve] | worker | batch | migrate | users
-//! add|disable|enable|list | cache clear | dataset | sources | analytics | evaluate oulad`.
-//! Options are flags or `LEARNLENS_*` environment variables and override the configuration
-//! files.
+//! add|disable|enable|list | jobs list|retry|prune | cache clear | dataset | sources |
+//! analytics | evaluate oulad`. Options are flags or `LEARNLENS_*` environment variables and
+//! override the configuration files.
+//!
+//! `learnlens jobs list|retry|prune` is the operators' view of the job queue: the dead letters
+//! (`list --status failed`), re-running one (`retry`), and retention on demand (`prune`).
 
 use std::io::{BufRead as _, Write};
 use std::net::SocketAddr;
@@ -16,7 +19,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides, RunEnv};
 use crate::demo::synthetic::{Generator, Size, SyntheticSpec};
 use crate::domain::{Email, Id, Role};
-use crate::store::{NewUser, Store};
+use crate::store::{JobStatus, NewUser, Store};
 
 #[derive(Debug, Parser)]
 #[command(name = "learnlens", version, about = "Learning analytics service")]
@@ -66,7 +69,7 @@ pub enum Command {
     /// Serve the API (the default command); also runs job workers unless
     /// `jobs.serve_runs_workers` is false.
     Serve,
-    /// Run job workers only (no API), until Ctrl-C or SIGTERM.
+    /// Run job workers and the scheduler only (no API), until Ctrl-C or SIGTERM.
     Worker,
     /// Run the nightly batch now, in the foreground, with a progress bar: every analytic of
     /// every subject of every organisation, written to the store.
@@ -103,6 +106,53 @@ pub enum Command {
     /// Compute analytics over a dataset file and print them as JSON (no database, no sources):
     /// every kind over every applicable subject, as the reference check reads them.
     Analytics(AnalyticsArgs),
+    /// Inspect the job queue: list jobs, re-run a failed one, delete old ones.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List jobs, newest first, as tab-separated lines: id, kind, status, attempt/max,
+    /// created, finished, error.
+    List {
+        /// Only jobs with this status (default: every status).
+        #[arg(long, value_enum)]
+        status: Option<JobStatusArg>,
+        /// At most this many jobs.
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(i64).range(1..=100_000))]
+        limit: i64,
+    },
+    /// Put a failed job back in the queue with a fresh set of attempts.
+    Retry {
+        /// The job's id (from `jobs list --status failed`).
+        job_id: String,
+    },
+    /// Delete finished jobs past retention now (`[jobs] retention_completed_days`,
+    /// `retention_failed_days`); the scheduler also does it every hour.
+    Prune,
+}
+
+/// A job status on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobStatusArg {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl From<JobStatusArg> for JobStatus {
+    fn from(s: JobStatusArg) -> JobStatus {
+        match s {
+            JobStatusArg::Queued => JobStatus::Queued,
+            JobStatusArg::Running => JobStatus::Running,
+            JobStatusArg::Completed => JobStatus::Completed,
+            JobStatusArg::Failed => JobStatus::Failed,
+            JobStatusArg::Cancelled => JobStatus::Cancelled,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +364,7 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
         Command::Users(UsersCommand::Enable { email }) => {
             set_disabled(&store, &email, false, now).await?
         }
+        Command::Jobs(command) => jobs(&store, &config, command, now).await?,
         Command::Users(UsersCommand::List { org }) => {
             for u in store.list_users(org.as_deref()).await? {
                 let state = if u.disabled { "disabled" } else { "active" };
@@ -354,6 +405,74 @@ fn evaluate_oulad(config: &Config, args: &OuladArgs) -> anyhow::Result<()> {
     );
     if !report.signs_ok {
         eprintln!("warning: some coefficients do not have their expected sign (see the report)");
+    }
+    Ok(())
+}
+
+/// `learnlens jobs …`: the operators' commands over the queue.
+async fn jobs(
+    store: &Store,
+    config: &Config,
+    command: JobsCommand,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    match command {
+        JobsCommand::List { status, limit } => {
+            let jobs = store.list_jobs(status.map(JobStatus::from), limit).await?;
+            let time = |t: chrono::DateTime<chrono::Utc>| {
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            };
+            let mut out = std::io::stdout().lock();
+            for j in jobs {
+                // One line per job, whatever the error message holds.
+                let error: String = j
+                    .error
+                    .unwrap_or_default()
+                    .chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect();
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}/{}\t{}\t{}\t{}",
+                    j.id,
+                    j.kind,
+                    j.status.as_str(),
+                    j.attempt,
+                    j.max_attempts,
+                    time(j.created_at),
+                    j.finished_at.map_or("-".to_owned(), time),
+                    error
+                )?;
+            }
+        }
+        JobsCommand::Retry { job_id } => {
+            if store.retry_failed_job(&job_id, now).await? {
+                println!("re-queued {job_id}");
+            } else {
+                match store.get_job(&job_id).await? {
+                    None => bail!("no job with id {job_id}"),
+                    Some(j) => bail!(
+                        "job {job_id} is {}; only failed jobs can be retried",
+                        j.status.as_str()
+                    ),
+                }
+            }
+        }
+        JobsCommand::Prune => {
+            let (done, failed) = (
+                config.jobs.retention_completed_days,
+                config.jobs.retention_failed_days,
+            );
+            let n = store
+                .prune_jobs(
+                    now - chrono::TimeDelta::days(i64::from(done)),
+                    now - chrono::TimeDelta::days(i64::from(failed)),
+                )
+                .await?;
+            println!(
+                "pruned {n} jobs (completed or cancelled over {done} days ago, failed over {failed} days ago)"
+            );
+        }
     }
     Ok(())
 }
@@ -454,7 +573,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 pub async fn worker(config: Config) -> anyhow::Result<()> {
     let state = crate::build(config, Arc::new(SystemClock)).await?;
     let token = tokio_util::sync::CancellationToken::new();
-    let tasks = state.jobs.spawn(token.clone());
+    let mut tasks = state.jobs.spawn(token.clone());
+    tasks.push(crate::jobs::scheduler::spawn(
+        state.store.clone(),
+        state.clock.clone(),
+        &state.config.jobs,
+        token.clone(),
+    )?);
     println!(
         "learnlens worker: {} workers on the {:?} store",
         state.config.jobs.workers.max(1),
@@ -607,6 +732,38 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("learnlens").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn jobs_commands_parse() {
+        let cli = parse(&["jobs", "list", "--status", "failed", "--limit", "5"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Jobs(JobsCommand::List {
+                status: Some(JobStatusArg::Failed),
+                limit: 5
+            }))
+        ));
+        let cli = parse(&["jobs", "list"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Jobs(JobsCommand::List {
+                status: None,
+                limit: 50
+            }))
+        ));
+        let cli = parse(&["jobs", "retry", "abc"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Jobs(JobsCommand::Retry { job_id })) if job_id == "abc"
+        ));
+        assert!(parse(&["jobs", "list", "--status", "done"]).is_err());
+        assert!(parse(&["jobs", "list", "--limit", "0"]).is_err());
+        assert!(parse(&["jobs", "retry"]).is_err());
+        assert!(matches!(
+            parse(&["jobs", "prune"]).expect("parses").command,
+            Some(Command::Jobs(JobsCommand::Prune))
+        ));
     }
 
     #[test]

@@ -283,6 +283,9 @@ impl Config {
         }
         crate::sources::xapi::XapiClientOptions::from_config(&self.sources.activity)
             .map_err(|e| anyhow::anyhow!("invalid [sources.activity] configuration: {e}"))?;
+        self.jobs
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid [jobs] configuration: {e}"))?;
         Ok(())
     }
 
@@ -328,6 +331,21 @@ mod tests {
         assert_eq!(c.rate_limits.login.count, 5);
         assert_eq!(c.rate_limits.analytics.period, Duration::from_secs(3600));
         c.validate().expect("demo defaults are valid");
+    }
+
+    #[test]
+    fn the_jobs_table_has_the_documented_defaults_and_refuses_a_bad_cron() {
+        let mut c = Config::load(None, &Overrides::default()).expect("defaults load");
+        assert_eq!(c.jobs, crate::jobs::JobsConfig::default());
+        assert_eq!(c.jobs.nightly_batch_cron, "0 2 * * *");
+        c.jobs.nightly_batch_cron = "0 25 * * *".into();
+        let err = c.validate().expect_err("hour 25 refused");
+        assert!(format!("{err:#}").contains("nightly_batch_cron"), "{err:#}");
+        c.jobs.nightly_batch_cron = "0 0 2 * * *".into();
+        assert!(c.validate().is_err(), "six fields refused");
+        c.jobs.nightly_batch_cron = String::new();
+        c.validate()
+            .expect("an empty expression disables the schedule");
     }
 
     #[test]

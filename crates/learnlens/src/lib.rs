@@ -142,9 +142,9 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then lets in-flight requests finish
-/// for up to `server.shutdown_grace_secs`. Unless `jobs.serve_runs_workers` is off, the job
-/// workers run alongside; on shutdown they stop claiming and their running jobs get
-/// `jobs.shutdown_grace_secs` before they are released.
+/// for up to `server.shutdown_grace_secs`. The scheduler and, unless `jobs.serve_runs_workers`
+/// is off, the job workers run alongside; on shutdown the workers stop claiming and their
+/// running jobs get `jobs.shutdown_grace_secs` before they are released.
 pub async fn serve(
     state: Arc<AppState>,
     listener: TcpListener,
@@ -158,6 +158,12 @@ pub async fn serve(
     } else {
         Vec::new()
     };
+    workers.push(jobs::scheduler::spawn(
+        state.store.clone(),
+        state.clock.clone(),
+        &state.config.jobs,
+        token.clone(),
+    )?);
     workers.push(tokio::spawn(
         state
             .pipeline

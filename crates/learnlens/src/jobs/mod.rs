@@ -5,9 +5,16 @@
 //! handler through [`JobContext::checkpoint`]; on shutdown workers stop claiming and running
 //! jobs get a grace period, after which they are released for another worker.
 //!
-//! Enqueueing wakes the workers of this process at once; other processes find the job at
-//! their next poll (PostgreSQL `LISTEN/NOTIFY` wake-up across processes comes with the worker
-//! command).
+//! Wake-ups: an enqueue through [`Runtime::enqueue`] wakes this process's idle workers at once.
+//! On PostgreSQL every enqueue, from any process, is also announced on the store's
+//! `learnlens_jobs` channel (`pg_notify` in the enqueue's transaction), and each runtime keeps
+//! a listener on it that wakes its idle workers; a lost listener reconnects, and polling every
+//! `poll_ms` stays as the fallback. SQLite has no channel between processes: a job that another
+//! process writes to the same file (an admin command) is found at the next poll.
+//!
+//! [`scheduler`] turns cron schedules into jobs (the nightly batch) and runs retention.
+
+pub mod scheduler;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +27,10 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
-use crate::store::{Enqueued, Job, JobStatus, NewJob, Store, StoreError};
+use crate::store::{Enqueued, Job, JobStatus, NewJob, Store, StoreError, Wakeup};
+
+/// The kind of the nightly batch job, enqueued by the scheduler (its handler is the batch's).
+pub const BATCH_KIND: &str = "nightly-batch";
 
 /// Queue settings (`[jobs]`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -40,6 +50,14 @@ pub struct JobsConfig {
     pub shutdown_grace_secs: u64,
     /// Whether `serve` runs workers too (`learnlens worker` always does).
     pub serve_runs_workers: bool,
+    /// When the nightly batch runs: a 5-field cron expression in UTC; empty disables it.
+    pub nightly_batch_cron: String,
+    /// How often the scheduler looks for due schedules.
+    pub scheduler_tick_secs: u64,
+    /// Completed and cancelled jobs are deleted this long after they finished.
+    pub retention_completed_days: u32,
+    /// Failed jobs (the dead letters) are deleted this long after they failed.
+    pub retention_failed_days: u32,
 }
 
 impl Default for JobsConfig {
@@ -53,7 +71,38 @@ impl Default for JobsConfig {
             retry_max_secs: 300,
             shutdown_grace_secs: 30,
             serve_runs_workers: true,
+            nightly_batch_cron: "0 2 * * *".into(),
+            scheduler_tick_secs: 15,
+            retention_completed_days: 7,
+            retention_failed_days: 14,
         }
+    }
+}
+
+impl JobsConfig {
+    /// Refuses settings that cannot work: a cron expression that does not parse, zero
+    /// workers or periods.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.workers == 0 {
+            anyhow::bail!("jobs.workers must be at least 1");
+        }
+        if self.lease_secs == 0
+            || self.heartbeat_secs == 0
+            || self.heartbeat_secs >= self.lease_secs
+        {
+            anyhow::bail!("jobs.heartbeat_secs must be at least 1 and below jobs.lease_secs");
+        }
+        if self.scheduler_tick_secs == 0 {
+            anyhow::bail!("jobs.scheduler_tick_secs must be at least 1");
+        }
+        if self.retention_completed_days == 0 || self.retention_failed_days == 0 {
+            anyhow::bail!("jobs.retention_*_days must be at least 1");
+        }
+        if !self.nightly_batch_cron.trim().is_empty() {
+            scheduler::parse_cron(&self.nightly_batch_cron)
+                .map_err(|e| anyhow::anyhow!("jobs.nightly_batch_cron: {e}"))?;
+        }
+        Ok(())
     }
 }
 
@@ -164,8 +213,60 @@ impl Runtime {
             })
             .collect();
         let rt = self.clone();
-        tasks.push(tokio::spawn(async move { rt.reap(shutdown).await }));
+        let reap_shutdown = shutdown.clone();
+        tasks.push(tokio::spawn(async move { rt.reap(reap_shutdown).await }));
+        if self.store.backend() == crate::store::Backend::Postgres {
+            let rt = self.clone();
+            tasks.push(tokio::spawn(async move { rt.listen(shutdown).await }));
+        }
         tasks
+    }
+
+    /// PostgreSQL: wakes the idle workers whenever any process enqueues a job of a kind this
+    /// runtime handles. A broken listener is replaced after a pause; meanwhile the workers
+    /// poll, so a lost wake-up costs at most `poll_ms`.
+    async fn listen(&self, shutdown: CancellationToken) {
+        const RETRY: Duration = Duration::from_secs(2);
+        while !shutdown.is_cancelled() {
+            let mut wakeups = match self.store.job_wakeups().await {
+                Ok(Some(w)) => w,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listening for job wake-ups failed; polling meanwhile");
+                    tokio::select! {
+                        () = tokio::time::sleep(RETRY) => continue,
+                        () = shutdown.cancelled() => return,
+                    }
+                }
+            };
+            // Jobs enqueued before the listener was up were not announced to it.
+            self.wake.notify_waiters();
+            loop {
+                let next = tokio::select! {
+                    n = wakeups.next() => n,
+                    () = shutdown.cancelled() => return,
+                };
+                match next {
+                    Ok(Wakeup::Enqueued(kind)) => {
+                        if self.handlers.contains_key(kind.as_str()) {
+                            self.wake.notify_waiters();
+                        }
+                    }
+                    Ok(Wakeup::Reconnected) => {
+                        tracing::info!("job wake-up listener reconnected");
+                        self.wake.notify_waiters();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "job wake-up listener failed; reconnecting");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(RETRY) => {}
+                () = shutdown.cancelled() => return,
+            }
+        }
     }
 
     fn kinds(&self) -> Vec<String> {

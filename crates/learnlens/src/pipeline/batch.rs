@@ -29,8 +29,8 @@ use crate::jobs::{JobContext, JobError, JobHandler};
 use crate::sources::{Service, Sources};
 use crate::store::{AnalyticsRow, JobStatus, NewJob, Store};
 
-/// Job kinds of the pipeline.
-pub const BATCH_KIND: &str = "nightly-batch";
+/// Job kinds of the pipeline (the nightly batch's kind is the scheduler's).
+pub use crate::jobs::BATCH_KIND;
 pub const ORG_KIND: &str = "batch-org";
 pub const REFRESH_KIND: &str = "refresh";
 

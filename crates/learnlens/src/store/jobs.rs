@@ -5,11 +5,84 @@
 //! Claiming: PostgreSQL selects with `FOR UPDATE SKIP LOCKED`, so any number of workers share
 //! the queue without blocking each other; SQLite has one writer and claims inside
 //! `BEGIN IMMEDIATE`, so two claims never read the same queued row.
+//!
+//! Wake-ups: on PostgreSQL an enqueue also runs `pg_notify('learnlens_jobs', kind)` in its
+//! transaction, and [`JobWakeups`] is the listening end, so workers in every process start a
+//! new job at once instead of at their next poll. SQLite has no such channel; its runtime wakes
+//! the workers of its own process and polls for the rest.
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgListener, PgPoolOptions};
 use sqlx::types::Json;
 
 use super::{DbTime, Store, StoreError, StoreResult, on_pool};
+
+/// The PostgreSQL channel that announces enqueued jobs; the payload is the job's kind.
+pub const JOBS_CHANNEL: &str = "learnlens_jobs";
+
+/// Inserts `$job` with id `$id` on the open transaction `$tx` of either backend, unless an
+/// active job holds its singleton key, and on PostgreSQL announces it on [`JOBS_CHANNEL`]
+/// (delivered when the transaction commits). Evaluates to whether the job was inserted.
+macro_rules! insert_job {
+    ($store:expr, $tx:ident, $id:expr, $job:expr, $now:expr) => {{
+        // `DO NOTHING` rather than an error: a unique violation would abort a PostgreSQL
+        // transaction, and the caller may have written in it already (a schedule's fire).
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, kind, payload, status, owner_id, parent_id, singleton_key,
+                               attempt, max_attempts, run_at, progress, cancel_requested, created_at)
+             VALUES ($1, $2, $3, 'queued', $4, $5, $6, 0, $7, $8, 0, FALSE, $9)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind($id)
+        .bind(&$job.kind)
+        .bind(sqlx::types::Json(&$job.payload))
+        .bind(&$job.owner_id)
+        .bind(&$job.parent_id)
+        .bind(&$job.singleton_key)
+        .bind($job.max_attempts.max(1))
+        .bind($crate::store::DbTime::from($job.run_at))
+        .bind($crate::store::DbTime::from($now))
+        .execute(&mut *$tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if inserted && $store.backend() == $crate::store::Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind($crate::store::JOBS_CHANNEL)
+                .bind(&$job.kind)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        inserted
+    }};
+}
+pub(super) use insert_job;
+
+/// The listening end of [`JOBS_CHANNEL`] (PostgreSQL only), on a connection of its own.
+pub struct JobWakeups {
+    listener: PgListener,
+}
+
+/// What [`JobWakeups::next`] saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Wakeup {
+    /// A job of this kind was enqueued.
+    Enqueued(String),
+    /// The connection was lost and has been re-established: announcements made meanwhile are
+    /// gone, so whoever waits should look at the queue once.
+    Reconnected,
+}
+
+impl JobWakeups {
+    /// Waits for the next announcement. An error means the listener is broken; drop it and
+    /// ask [`Store::job_wakeups`] for a new one after a pause.
+    pub async fn next(&mut self) -> StoreResult<Wakeup> {
+        Ok(match self.listener.try_recv().await? {
+            Some(n) => Wakeup::Enqueued(n.payload().to_owned()),
+            None => Wakeup::Reconnected,
+        })
+    }
+}
 
 /// The status of a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -162,52 +235,64 @@ pub enum CancelOutcome {
 }
 
 impl Store {
-    /// Adds a job, or returns the active job holding the same singleton key.
+    /// Adds a job, or returns the active job holding the same singleton key. On PostgreSQL the
+    /// insert is announced on [`JOBS_CHANNEL`] in the same transaction, so idle workers of
+    /// every process wake at once (delivered at commit; never for a rolled-back insert).
     pub async fn enqueue_job(&self, job: &NewJob, now: DateTime<Utc>) -> StoreResult<Enqueued> {
         // A conflicting job may finish between our insert and our lookup; then try again.
         for _ in 0..3 {
             let id = uuid::Uuid::new_v4().to_string();
             let inserted = on_pool!(self, pool => {
-                sqlx::query(
-                    "INSERT INTO jobs (id, kind, payload, status, owner_id, parent_id, singleton_key,
-                                       attempt, max_attempts, run_at, progress, cancel_requested, created_at)
-                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, 0, $7, $8, 0, FALSE, $9)",
-                )
-                .bind(&id)
-                .bind(&job.kind)
-                .bind(Json(&job.payload))
-                .bind(&job.owner_id)
-                .bind(&job.parent_id)
-                .bind(&job.singleton_key)
-                .bind(job.max_attempts.max(1))
-                .bind(DbTime::from(job.run_at))
-                .bind(DbTime::from(now))
-                .execute(pool)
-                .await
-                .map(|_| ())
+                let mut tx = pool.begin().await?;
+                let inserted = insert_job!(self, tx, &id, job, now);
+                tx.commit().await?;
+                inserted
             });
-            match inserted.map_err(StoreError::from) {
-                Ok(_) => return Ok(Enqueued { id, created: true }),
-                Err(StoreError::Conflict(_)) => {
-                    let Some(key) = &job.singleton_key else {
-                        return Err(StoreError::Conflict("job id collision"));
-                    };
-                    let existing: Option<String> = on_pool!(self, pool => {
-                        sqlx::query_scalar(
-                            "SELECT id FROM jobs WHERE singleton_key = $1 AND status IN ('queued', 'running')",
-                        )
-                        .bind(key)
-                        .fetch_optional(pool)
-                        .await?
-                    });
-                    if let Some(id) = existing {
-                        return Ok(Enqueued { id, created: false });
-                    }
-                }
-                Err(e) => return Err(e),
+            if inserted {
+                return Ok(Enqueued { id, created: true });
+            }
+            let Some(key) = &job.singleton_key else {
+                return Err(StoreError::Conflict("job id collision"));
+            };
+            if let Some(id) = self.active_job_with_key(key).await? {
+                return Ok(Enqueued { id, created: false });
             }
         }
         Err(StoreError::Conflict("singleton key contended"))
+    }
+
+    /// The queued or running job holding singleton key `key`, if any.
+    pub(super) async fn active_job_with_key(&self, key: &str) -> StoreResult<Option<String>> {
+        let id = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT id FROM jobs WHERE singleton_key = $1 AND status IN ('queued', 'running')",
+            )
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
+        });
+        Ok(id)
+    }
+
+    /// Listens for enqueue announcements on a connection of its own (PostgreSQL); `None` on
+    /// SQLite, whose only writers are in this process and wake its workers directly.
+    pub async fn job_wakeups(&self) -> StoreResult<Option<JobWakeups>> {
+        let Store::Postgres(pool) = self else {
+            return Ok(None);
+        };
+        // A one-connection pool of its own: the listener holds its connection for as long as
+        // it lives, which would otherwise take one from the queries' pool for good.
+        let own = PgPoolOptions::new()
+            .max_connections(1)
+            .min_connections(0)
+            .max_lifetime(None)
+            .idle_timeout(None)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect_lazy_with((*pool.connect_options()).clone());
+        let mut listener = PgListener::connect_with(&own).await?;
+        listener.ignore_pool_close_event(true);
+        listener.listen(JOBS_CHANNEL).await?;
+        Ok(Some(JobWakeups { listener }))
     }
 
     pub async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
@@ -449,14 +534,18 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Jobs with a status, newest first (operators' listing of dead letters and the like).
-    pub async fn list_jobs(&self, status: JobStatus, limit: i64) -> StoreResult<Vec<Job>> {
+    /// Jobs with `status` (every status if `None`), newest first: operators' listing of dead
+    /// letters and the like.
+    pub async fn list_jobs(&self, status: Option<JobStatus>, limit: i64) -> StoreResult<Vec<Job>> {
         let rows: Vec<Row> = on_pool!(self, pool => {
-            sqlx::query_as(concat!("SELECT ", job_columns!(), " FROM jobs WHERE status = $1 ORDER BY created_at DESC LIMIT $2"))
-                .bind(status.as_str())
-                .bind(limit)
-                .fetch_all(pool)
-                .await?
+            sqlx::query_as(concat!(
+                "SELECT ", job_columns!(),
+                " FROM jobs WHERE $1 IS NULL OR status = $1 ORDER BY created_at DESC, id LIMIT $2"
+            ))
+            .bind(status.map(JobStatus::as_str))
+            .bind(limit)
+            .fetch_all(pool)
+            .await?
         });
         rows.into_iter().map(Job::try_from).collect()
     }

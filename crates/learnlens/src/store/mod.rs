@@ -9,6 +9,7 @@
 
 mod analytics;
 mod jobs;
+mod schedules;
 mod snapshots;
 mod time;
 mod tokens;
@@ -24,7 +25,8 @@ use sqlx::sqlite::{
 };
 
 pub use analytics::AnalyticsRow;
-pub use jobs::{CancelOutcome, Enqueued, Job, JobStatus, NewJob};
+pub use jobs::{CancelOutcome, Enqueued, JOBS_CHANNEL, Job, JobStatus, JobWakeups, NewJob, Wakeup};
+pub use schedules::{FireOutcome, Schedule};
 pub use snapshots::Snapshot;
 pub use time::DbTime;
 pub use tokens::{RefreshFamily, RotateOutcome};

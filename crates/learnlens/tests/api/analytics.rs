@@ -217,7 +217,7 @@ async fn results_are_cached_then_stale_with_one_refresh_queued(backend: Backend)
     let queued = app
         .state
         .store
-        .list_jobs(learnlens::store::JobStatus::Queued, 100)
+        .list_jobs(Some(learnlens::store::JobStatus::Queued), 100)
         .await
         .expect("jobs");
     let refreshes: Vec<_> = queued

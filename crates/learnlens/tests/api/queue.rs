@@ -217,7 +217,7 @@ async fn failures_retry_later_then_fail_for_good(backend: Backend) {
     let failed = s.get_job(&e.id).await.expect("get").expect("row");
     assert_eq!((failed.attempt, failed.error.as_deref()), (3, Some("boom")));
     assert_eq!(
-        s.list_jobs(JobStatus::Failed, 10)
+        s.list_jobs(Some(JobStatus::Failed), 10)
             .await
             .expect("list")
             .len(),
