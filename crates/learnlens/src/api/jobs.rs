@@ -27,26 +27,57 @@ use crate::ratelimit::RouteClass;
 use crate::state::AppState;
 use crate::store::{CancelOutcome, Job, NewJob};
 
-#[derive(Debug, Deserialize, ToSchema)]
+/// The body of `POST /analytics/refresh`. Its published schema (below) is one object per
+/// role, each listing that role's route slugs, so a schema-valid body never names an analytic
+/// of another role.
+#[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RefreshRequest {
+pub struct AnalyticsRefreshRequest {
     /// The caller's user id, or the caller's organisation id for `org-admin`.
-    #[schema(
-        pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$",
-        example = "demo-learner"
-    )]
     pub user_id: String,
     /// The role to refresh; must equal `X-Active-Role`.
-    #[schema(pattern = "^(learner|trainer|org-admin)$", example = "learner")]
     pub role: String,
     /// Route slugs of the role's analytics (`velocity`, `skill-gap`, …), at least one.
-    #[schema(min_items = 1, max_items = 19, example = json!(["velocity", "engagement"]))]
     pub analytics: Vec<String>,
 }
 
+impl utoipa::PartialSchema for AnalyticsRefreshRequest {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let variant = |role: Role| {
+            let slugs: Vec<&str> = refreshable(role, "").keys().copied().collect();
+            serde_json::json!({
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["userId", "role", "analytics"],
+                "properties": {
+                    "userId": {
+                        "type": "string",
+                        "pattern": crate::domain::ID_PATTERN,
+                        "description": "The caller's user id, or the caller's organisation id for org-admin."
+                    },
+                    "role": {"type": "string", "enum": [role.as_str()],
+                             "description": "Must equal X-Active-Role."},
+                    "analytics": {"type": "array", "minItems": 1, "maxItems": 19,
+                                  "items": {"type": "string", "enum": slugs}}
+                }
+            })
+        };
+        let schema = serde_json::json!({
+            "oneOf": [variant(Role::Learner), variant(Role::Trainer), variant(Role::OrgAdmin)],
+            "example": {"userId": "demo-learner", "role": "learner", "analytics": ["velocity", "engagement"]}
+        });
+        // A fixed document: it deserialises, or the OpenAPI test fails.
+        serde_json::from_value(schema).unwrap_or_else(|_| {
+            utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::default())
+        })
+    }
+}
+
+impl ToSchema for AnalyticsRefreshRequest {}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RefreshResponse {
+pub struct AnalyticsRefreshResponse {
     pub job_id: String,
     pub message: String,
 }
@@ -94,7 +125,7 @@ fn refreshable(role: Role, subject: &str) -> BTreeMap<&'static str, AnalyticsKin
 }
 
 /// Checks the body; the subject id, role and kinds, or 400 with every problem.
-fn validate(req: &RefreshRequest) -> Result<(Id, Role, Vec<AnalyticsKind>), ApiError> {
+fn validate(req: &AnalyticsRefreshRequest) -> Result<(Id, Role, Vec<AnalyticsKind>), ApiError> {
     let mut problems: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut problem = |field: &str, p: String| problems.entry(field.into()).or_default().push(p);
     let subject = Id::parse(&req.user_id)
@@ -138,14 +169,14 @@ fn validate(req: &RefreshRequest) -> Result<(Id, Role, Vec<AnalyticsKind>), ApiE
     post, path = "/analytics/refresh", tag = "jobs",
     params(ActiveRoleHeader),
     security(("bearer" = [])),
-    request_body = RefreshRequest,
-    responses((status = 200, description = "The refresh job (an already queued or running one for the same subject and role is returned instead of a new one)", body = RefreshResponse)),
+    request_body = AnalyticsRefreshRequest,
+    responses((status = 200, description = "The refresh job (an already queued or running one for the same subject and role is returned instead of a new one)", body = AnalyticsRefreshResponse)),
 )]
 pub async fn refresh(
     State(state): State<Arc<AppState>>,
     acting: Acting,
-    ApiJson(req): ApiJson<RefreshRequest>,
-) -> Result<Admitted<RefreshResponse>, ApiError> {
+    ApiJson(req): ApiJson<AnalyticsRefreshRequest>,
+) -> Result<Admitted<AnalyticsRefreshResponse>, ApiError> {
     // Invalid or forbidden requests are refused before the limiter, so they do not use up
     // the caller's three refreshes an hour.
     let (subject, role, kinds) = validate(&req)?;
@@ -183,7 +214,7 @@ pub async fn refresh(
         } else {
             "a refresh of these analytics is already queued or running"
         };
-        Ok(Json(RefreshResponse {
+        Ok(Json(AnalyticsRefreshResponse {
             job_id: enqueued.id,
             message: message.to_owned(),
         }))

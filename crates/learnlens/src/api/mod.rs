@@ -46,7 +46,13 @@ pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
                        `Authorization: Bearer …` and the role you act in as `X-Active-Role`.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(
+        ErrorBody,
+        analytics::LearnerAnalytic,
+        analytics::TrainerAnalytic,
+        analytics::OrgAnalytic,
+        analytics::PredictiveAnalytic,
+    )),
     tags(
         (name = "auth", description = "Login, token refresh, logout, the caller's account"),
         (name = "analytics", description = "The 19 analytics and the three dashboards, each in the envelope of cache and data-quality flags"),

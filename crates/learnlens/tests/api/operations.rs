@@ -91,6 +91,30 @@ async fn the_openapi_document_is_3_1_closed_and_the_docs_ui_is_served_offline() 
         }
     }
     assert!(doc["paths"]["/api/v1/auth/me"]["get"]["responses"]["401"].is_object());
+    // Two request bodies must not share a component name (one would silently replace the
+    // other): the token refresh and the analytics refresh are distinct schemas.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["RefreshRequest"]["properties"]["refreshToken"].is_object());
+    let analytics_refresh = &schemas["AnalyticsRefreshRequest"]["oneOf"];
+    assert_eq!(analytics_refresh.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        analytics_refresh[1]["properties"]["analytics"]["items"]["enum"],
+        serde_json::json!([
+            "course-health",
+            "course-performance",
+            "student-distribution",
+            "teaching-effectiveness"
+        ])
+    );
+    // Every `$ref` resolves.
+    let text = doc.to_string();
+    for part in text.split("\"#/components/schemas/").skip(1) {
+        let name = part.split('"').next().expect("name");
+        assert!(
+            schemas[name].is_object(),
+            "unresolvable reference to {name}"
+        );
+    }
     // The published e-mail syntax is the parser's.
     assert_eq!(
         doc["components"]["schemas"]["LoginRequest"]["properties"]["email"]["pattern"],
