@@ -83,8 +83,10 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     // snapshot is reported unavailable, never invented.
     let mut mock: Option<Arc<dyn sources::MockSource>> = None;
     if config.env == RunEnv::Demo && config.sources.url(sources::Service::Directory).is_none() {
-        let data =
-            demo::server::dataset(demo::synthetic::Size::Demo, demo::synthetic::DEFAULT_SEED)?;
+        let data = demo::server::SourceData::synthetic(
+            demo::synthetic::Size::Demo,
+            demo::synthetic::DEFAULT_SEED,
+        );
         let platform = sources::xapi::Platform::new(&config.sources.activity.platform)?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await

@@ -14,6 +14,7 @@ mod jobs;
 mod jwks;
 mod operations;
 mod oulad;
+mod oulad_sources;
 mod queue;
 mod ratelimit;
 mod sources;
