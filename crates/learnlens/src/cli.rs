@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::auth::password::{self, Passwords};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides, RunEnv};
+use crate::demo::server::SourceSpec;
 use crate::demo::synthetic::{Generator, Size, SyntheticSpec};
 use crate::domain::{Email, Id, Role};
 use crate::store::{JobStatus, NewUser, Store};
@@ -96,9 +97,10 @@ pub enum Command {
     /// Serve the five source contracts (four JSON services and an xAPI LRS) from a data set,
     /// on `--listen` (paths /directory, /skills, /catalog, /assessments, /lrs/xAPI).
     Sources {
-        /// synthetic, synthetic:SIZE or synthetic:SIZE:SEED (demo or small: held in memory).
+        /// synthetic[:SIZE[:SEED]] (SIZE demo, small, medium or large) or oulad[:PATH]
+        /// (default PATH: $LEARNLENS_OULAD_PATH, else ../shared/data/oulad).
         #[arg(long, default_value = "synthetic")]
-        dataset: SyntheticSpec,
+        dataset: SourceSpec,
     },
     /// Evaluate a model on a public data set (no database needed).
     #[command(subcommand)]
@@ -697,9 +699,17 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested");
 }
 
-/// Runs `learnlens sources` until Ctrl-C or SIGTERM.
-pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> {
-    let data = crate::demo::server::dataset(spec.size, spec.seed)?;
+/// Runs `learnlens sources` until Ctrl-C or SIGTERM. Loading takes seconds for synthetic
+/// `large` and OULAD; the time is printed with the addresses.
+pub async fn sources(config: Config, spec: SourceSpec) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let label = spec.to_string();
+    let data = tokio::task::spawn_blocking(move || {
+        spec.load(|line| tracing::info!(dataset = %spec, "{line}"))
+    })
+    .await
+    .context("the loading task failed")??;
+    let loaded = started.elapsed();
     let platform = crate::sources::xapi::Platform::new(&config.sources.activity.platform)?;
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
@@ -712,12 +722,12 @@ pub async fn sources(config: Config, spec: SyntheticSpec) -> anyhow::Result<()> 
         ))
         .filter(|(u, _)| !u.is_empty()),
     };
+    let statements = data.statements.total();
     let running = crate::demo::server::spawn(data, platform, auth, listener)?;
     let base = format!("http://{}", running.addr);
     println!(
-        "demo sources ({}:{}) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
-        spec.size.as_str(),
-        spec.seed
+        "demo sources ({label}, {statements} statements, loaded in {:.1} s) on {base}\n  directory   {base}/directory\n  skills      {base}/skills\n  catalog     {base}/catalog\n  assessments {base}/assessments\n  LRS (xAPI)  {base}/lrs/xAPI/",
+        loaded.as_secs_f64()
     );
     shutdown_signal().await;
     Ok(())
@@ -780,6 +790,47 @@ mod tests {
         ));
         assert!(parse(&["dataset", "synthetic:huge"]).is_err());
         assert!(parse(&["dataset", "oulad"]).is_err());
+    }
+
+    #[test]
+    fn sources_takes_a_synthetic_spec_of_any_size_or_oulad_with_an_optional_path() {
+        let spec = |args: &[&str]| match parse(args).map(|c| c.command) {
+            Ok(Some(Command::Sources { dataset })) => Ok(dataset),
+            Ok(_) => panic!("not the sources command"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            spec(&["sources"]).expect("default"),
+            SourceSpec::Synthetic(SyntheticSpec {
+                size: Size::Demo,
+                seed: crate::demo::synthetic::DEFAULT_SEED
+            })
+        );
+        assert_eq!(
+            spec(&["sources", "--dataset", "synthetic:large:7"]).expect("large"),
+            SourceSpec::Synthetic(SyntheticSpec {
+                size: Size::Large,
+                seed: 7
+            })
+        );
+        assert_eq!(
+            spec(&["sources", "--dataset", "oulad"]).expect("oulad"),
+            SourceSpec::Oulad(None)
+        );
+        assert_eq!(
+            spec(&["sources", "--dataset", "oulad:/data/my:oulad"]).expect("path"),
+            SourceSpec::Oulad(Some(PathBuf::from("/data/my:oulad")))
+        );
+        for bad in [
+            "synthetic:huge",
+            "ouladx",
+            "csv:/tmp/x",
+            "synthetic:small:x",
+        ] {
+            assert!(spec(&["sources", "--dataset", bad]).is_err(), "{bad}");
+        }
+        let err = "nope".parse::<SourceSpec>().expect_err("unknown");
+        assert!(err.to_string().contains("oulad[:PATH]"), "{err}");
     }
 
     #[test]

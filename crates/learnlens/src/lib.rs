@@ -85,8 +85,10 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     // snapshot is reported unavailable, never invented.
     let mut mock: Option<Arc<dyn sources::MockSource>> = None;
     if config.env == RunEnv::Demo && config.sources.url(sources::Service::Directory).is_none() {
-        let data =
-            demo::server::dataset(demo::synthetic::Size::Demo, demo::synthetic::DEFAULT_SEED)?;
+        let data = demo::server::SourceData::synthetic(
+            demo::synthetic::Size::Demo,
+            demo::synthetic::DEFAULT_SEED,
+        );
         let platform = sources::xapi::Platform::new(&config.sources.activity.platform)?;
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
@@ -95,7 +97,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
             demo::server::spawn(data, platform, demo::server::DemoAuth::default(), listener)?;
         running.configure(&mut config.sources);
         tracing::info!(addr = %running.addr, "demo sources serving the synthetic demo data set");
-        mock = Some(running.source.clone());
+        mock = Some(Arc::new(running.source.clone()));
     }
     let sources = Arc::new(Sources::new(&config.sources, &store, clock.clone(), mock)?);
     let cache = cache::Cache::new(

@@ -320,6 +320,33 @@ impl Oulad {
     /// Streams one presentation's click rows (every `*.parquet` file of its partition, in
     /// name order), one row group in memory at a time.
     pub fn student_vle(&self, p: &Presentation) -> Result<RowStream<StudentVleRow>, OuladError> {
+        Ok(RowStream::new(self.vle_files(p)?))
+    }
+
+    /// The number of click rows of one presentation, from the Parquet footers alone (no row
+    /// is read), so a reader can size its buffers before [`Oulad::student_vle`].
+    pub fn student_vle_len(&self, p: &Presentation) -> Result<u64, OuladError> {
+        let mut rows = 0u64;
+        for path in self.vle_files(p)? {
+            let file = File::open(&path).map_err(|source| OuladError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let reader = SerializedFileReader::new(file).map_err(|source| OuladError::Parquet {
+                path: path.clone(),
+                source,
+            })?;
+            let n = reader.metadata().file_metadata().num_rows();
+            rows += u64::try_from(n).map_err(|_| OuladError::Parquet {
+                path,
+                source: ParquetError::General("negative row count".into()),
+            })?;
+        }
+        Ok(rows)
+    }
+
+    /// The `*.parquet` files of one presentation's click partition, in name order.
+    fn vle_files(&self, p: &Presentation) -> Result<Vec<PathBuf>, OuladError> {
         let dir = self
             .root
             .join("studentVle_ds")
@@ -347,7 +374,7 @@ impl Oulad {
             });
         }
         files.sort();
-        Ok(RowStream::new(files))
+        Ok(files)
     }
 
     /// Streams any table file under the root.
@@ -852,6 +879,8 @@ pub mod map {
     //! OULAD rows → the analytics crate's entities (`sources.md`, "Demo sources"). Pure
     //! functions; the caller supplies the presentation's start ([`Presentation::start`]).
     //!
+    //! - Organisation: one, [`ORG_ID`]. User: one per `id_student`, id = the number, role
+    //!   `learner`, an unreachable `@oulad.invalid` address, created at the first registration.
     //! - Course: id `AAA-2013J`, title `AAA 2013J`, organisation [`ORG_ID`]. OULAD has no
     //!   trainers, skills, modules or expected hours: `trainerId` is empty, the lists are empty
     //!   and `expectedDurationHours` is 0.
@@ -872,7 +901,7 @@ pub mod map {
     use chrono::{DateTime, Utc};
     use learnlens_analytics::input::{
         ActivityEvent, Assessment, AssessmentKind, AssignedBy, Attempt, Course, Enrollment,
-        EnrollmentStatus, Verb,
+        EnrollmentStatus, Organization, User, UserStatus, Verb,
     };
 
     use super::{
@@ -884,6 +913,32 @@ pub mod map {
     pub const ORG_ID: &str = "oulad";
     /// The OU pass mark, out of 100.
     pub const PASS_SCORE: f64 = 40.0;
+
+    /// The one organisation, without strategic goals (OULAD has no skills).
+    pub fn organization() -> Organization {
+        Organization {
+            id: ORG_ID.to_owned(),
+            name: "The Open University (OULAD)".to_owned(),
+            strategic_goals: Vec::new(),
+        }
+    }
+
+    /// The user of a student, created at `created_at` (the caller passes the first
+    /// registration). OULAD has no names or e-mail addresses: the name says which student it
+    /// is and the address is in the reserved `.invalid` domain, so it can reach nobody.
+    pub fn user(id_student: i64, created_at: DateTime<Utc>) -> User {
+        User {
+            id: id_student.to_string(),
+            org_id: ORG_ID.to_owned(),
+            email: format!("student-{id_student}@oulad.invalid"),
+            name: format!("OULAD student {id_student}"),
+            roles: vec!["learner".to_owned()],
+            department: None,
+            job_role_id: None,
+            status: UserStatus::Active,
+            created_at,
+        }
+    }
 
     /// The course of a presentation.
     pub fn course(p: &Presentation) -> Course {

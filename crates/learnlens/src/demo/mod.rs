@@ -1,11 +1,14 @@
 //! Demo mode: the generated JWT secret kept in the data directory, the demo accounts, and the
-//! [`synthetic`] data set of the demo sources.
+//! demo sources: the [`synthetic`] data set, the [`oulad`] one, their [`statements`] streams
+//! and the [`server`] that serves them.
 //!
 //! The demo organisation `demo-org` and its users have fixed ids (`demo-learner`,
 //! `demo-trainer`, `demo-admin`, `demo-multi`) that the built-in demo sources also use, so the
 //! accounts see analytics about themselves. Nothing here runs in production.
 
+pub mod oulad;
 pub mod server;
+pub mod statements;
 pub mod synthetic;
 
 use std::path::Path;

@@ -5,6 +5,10 @@
 //! Collections and filters are exactly those of sources.md; an unknown collection or filter is
 //! an error (the server answers 400), never silently ignored. `updatedSince` is accepted and
 //! ignored: the entities carry no update time, so every item counts as updated.
+//!
+//! Paging ([`DatasetSource::page`]): a page position is an index into the collection, the
+//! item where the scan resumes, so reading all pages is one pass over the collection and only
+//! the items of a page are serialised. The demo source server's `cursor` is that position.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +26,8 @@ pub enum QueryError {
     UnknownCollection(String),
     #[error("unknown or invalid filter `{0}`")]
     BadFilter(String),
+    #[error("cursor is not one of ours")]
+    BadCursor,
 }
 
 /// A dataset with the lookups the contract filters need.
@@ -84,6 +90,48 @@ impl DatasetSource {
         collection: &str,
         filters: &[(String, String)],
     ) -> Result<Vec<Value>, QueryError> {
+        Ok(self
+            .select(service, collection, filters, None, 0, usize::MAX)?
+            .items)
+    }
+
+    /// One page of [`DatasetSource::query`]: at most `limit` items, examining the collection
+    /// from position `from` (0, or the `next` of the previous page). Only the page's items are
+    /// serialised, and a position is where the scan stopped, so reading every page of a
+    /// collection costs one pass over it whatever the filters.
+    pub fn page(
+        &self,
+        service: Service,
+        collection: &str,
+        filters: &[(String, String)],
+        from: usize,
+        limit: usize,
+    ) -> Result<Page, QueryError> {
+        self.select(service, collection, filters, None, from, limit)
+    }
+
+    /// One item by id, or `None`.
+    pub fn get(
+        &self,
+        service: Service,
+        collection: &str,
+        id: &str,
+    ) -> Result<Option<Value>, QueryError> {
+        let page = self.select(service, collection, &[], Some(id), 0, 1)?;
+        Ok(page.items.into_iter().next())
+    }
+
+    /// The matching items of one collection from position `from`, at most `limit`; with `id`,
+    /// only the item with that id (the first one: ids are unique by the entity invariant).
+    fn select(
+        &self,
+        service: Service,
+        collection: &str,
+        filters: &[(String, String)],
+        id: Option<&str>,
+        from: usize,
+        limit: usize,
+    ) -> Result<Page, QueryError> {
         let allowed = COLLECTIONS
             .iter()
             .find(|(s, c, _)| *s == service && *c == collection)
@@ -102,44 +150,43 @@ impl DatasetSource {
         let eq = |key: &str, value: &str| f.get(key).is_none_or(|want| *want == value);
         let eq_opt =
             |key: &str, value: Option<&str>| f.get(key).is_none_or(|want| Some(*want) == value);
+        let is = |item_id: &str| id.is_none_or(|want| want == item_id);
         let user_org = |user: &str| self.org_of_user.get(user).map(String::as_str);
         let d = &*self.data;
-        let items = match collection {
-            "organizations" => to_values(d.organizations.iter()),
-            "job-roles" => to_values(d.job_roles.iter().filter(|j| eq("orgId", &j.org_id))),
-            "users" => to_values(d.users.iter().filter(|u| {
-                eq("orgId", &u.org_id)
+        let limit = if id.is_some() { 1 } else { limit };
+        match collection {
+            "organizations" => page_of(&d.organizations, from, limit, |o| is(&o.id)),
+            "job-roles" => page_of(&d.job_roles, from, limit, |j| {
+                is(&j.id) && eq("orgId", &j.org_id)
+            }),
+            "users" => page_of(&d.users, from, limit, |u| {
+                is(&u.id)
+                    && eq("orgId", &u.org_id)
                     && f.get("role").is_none_or(|r| u.roles.iter().any(|x| x == r))
-            })),
-            "skills" => to_values(d.skills.iter()),
-            "user-skills" => to_values(
-                d.user_skills
-                    .iter()
-                    .filter(|s| eq("userId", &s.user_id) && eq_opt("orgId", user_org(&s.user_id))),
-            ),
-            "courses" => to_values(d.courses.iter().filter(|c| {
-                eq("trainerId", &c.trainer_id) && eq_opt("orgId", c.org_id.as_deref())
-            })),
-            "content-items" => to_values(
-                d.content_items
-                    .iter()
-                    .filter(|i| eq("courseId", &i.course_id)),
-            ),
-            "enrollments" => to_values(d.enrollments.iter().filter(|e| {
-                eq("userId", &e.user_id)
+            }),
+            "skills" => page_of(&d.skills, from, limit, |s| is(&s.id)),
+            // A user skill has no id of its own, so no get finds one.
+            "user-skills" => page_of(&d.user_skills, from, limit, |s| {
+                id.is_none() && eq("userId", &s.user_id) && eq_opt("orgId", user_org(&s.user_id))
+            }),
+            "courses" => page_of(&d.courses, from, limit, |c| {
+                is(&c.id) && eq("trainerId", &c.trainer_id) && eq_opt("orgId", c.org_id.as_deref())
+            }),
+            "content-items" => page_of(&d.content_items, from, limit, |i| {
+                is(&i.id) && eq("courseId", &i.course_id)
+            }),
+            "enrollments" => page_of(&d.enrollments, from, limit, |e| {
+                is(&e.id)
+                    && eq("userId", &e.user_id)
                     && eq("courseId", &e.course_id)
                     && eq_opt("orgId", user_org(&e.user_id))
-            })),
-            "feedback" => to_values(
-                d.feedback
-                    .iter()
-                    .filter(|x| eq("courseId", &x.course_id) && eq("trainerId", &x.trainer_id)),
-            ),
-            "assessments" => to_values(
-                d.assessments
-                    .iter()
-                    .filter(|a| eq("courseId", &a.course_id)),
-            ),
+            }),
+            "feedback" => page_of(&d.feedback, from, limit, |x| {
+                is(&x.id) && eq("courseId", &x.course_id) && eq("trainerId", &x.trainer_id)
+            }),
+            "assessments" => page_of(&d.assessments, from, limit, |a| {
+                is(&a.id) && eq("courseId", &a.course_id)
+            }),
             "attempts" => {
                 let since = match f.get("since") {
                     Some(s) => Some(
@@ -149,8 +196,9 @@ impl DatasetSource {
                     ),
                     None => None,
                 };
-                to_values(d.attempts.iter().filter(|a| {
-                    eq("userId", &a.user_id)
+                page_of(&d.attempts, from, limit, |a| {
+                    is(&a.id)
+                        && eq("userId", &a.user_id)
                         && eq_opt(
                             "courseId",
                             self.course_of_assessment
@@ -159,24 +207,10 @@ impl DatasetSource {
                         )
                         && eq_opt("orgId", user_org(&a.user_id))
                         && since.is_none_or(|s| a.submitted_at >= s)
-                }))
+                })
             }
-            other => return Err(QueryError::UnknownCollection(other.to_owned())),
-        };
-        Ok(items)
-    }
-
-    /// One item by id, or `None`.
-    pub fn get(
-        &self,
-        service: Service,
-        collection: &str,
-        id: &str,
-    ) -> Result<Option<Value>, QueryError> {
-        let items = self.query(service, collection, &[])?;
-        Ok(items
-            .into_iter()
-            .find(|v| v.get("id").and_then(Value::as_str) == Some(id)))
+            other => Err(QueryError::UnknownCollection(other.to_owned())),
+        }
     }
 
     /// Every user id of the dataset, for checks on actors (xAPI) and directories.
@@ -185,8 +219,41 @@ impl DatasetSource {
     }
 }
 
-fn to_values<'a, T: Serialize + 'a>(items: impl Iterator<Item = &'a T>) -> Vec<Value> {
-    items.filter_map(|i| serde_json::to_value(i).ok()).collect()
+/// One page of a collection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// Where the next page starts: the position of the next matching item, `None` when there
+    /// is none.
+    pub next: Option<usize>,
+}
+
+/// Scans `items` from `from` for up to `limit` items that `keep` admits, serialising only
+/// those, then finds the next admitted item (the next page's start). A `from` beyond the
+/// collection is a bad cursor.
+fn page_of<T: Serialize>(
+    items: &[T],
+    from: usize,
+    limit: usize,
+    keep: impl Fn(&T) -> bool,
+) -> Result<Page, QueryError> {
+    let rest = items.get(from..).ok_or(QueryError::BadCursor)?;
+    let mut out = Vec::new();
+    let mut next = None;
+    for (i, item) in rest.iter().enumerate() {
+        if !keep(item) {
+            continue;
+        }
+        if out.len() == limit {
+            next = Some(from + i);
+            break;
+        }
+        // An item that does not serialise is left out, as in every answer of this engine.
+        if let Ok(v) = serde_json::to_value(item) {
+            out.push(v);
+        }
+    }
+    Ok(Page { items: out, next })
 }
 
 impl MockSource for DatasetSource {
@@ -196,12 +263,6 @@ impl MockSource for DatasetSource {
         collection: &str,
         filters: &[(String, String)],
     ) -> Option<Vec<Value>> {
-        // A learner's statements, as events.
-        if service == Service::Activity {
-            let (_, user) = filters.iter().find(|(k, _)| k == "agent")?;
-            return (collection == super::activity::STATEMENTS)
-                .then(|| to_values(self.data.events.iter().filter(|e| &e.user_id == user)));
-        }
         // A `get` falls back as a query with an `id` filter.
         if let Some((_, id)) = filters.iter().find(|(k, _)| k == "id") {
             return DatasetSource::get(self, service, collection, id)
@@ -292,6 +353,30 @@ mod tests {
             Some(Value::from("o2"))
         );
         assert_eq!(s.get(Service::Directory, "users", "zz").expect("ok"), None);
+    }
+
+    #[test]
+    fn pages_resume_where_the_scan_stopped_and_a_cursor_past_the_end_is_refused() {
+        let s = source();
+        let f = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        let first = s
+            .page(Service::Directory, "users", &f("role", "learner"), 0, 1)
+            .expect("ok");
+        assert_eq!(ids(&first.items), ["a"]);
+        // The next learner is `c`, at position 2 (position 1 is the trainer `b`).
+        assert_eq!(first.next, Some(2));
+        let second = s
+            .page(Service::Directory, "users", &f("role", "learner"), 2, 1)
+            .expect("ok");
+        assert_eq!((ids(&second.items), second.next), (vec!["c"], None));
+        let all = s.page(Service::Directory, "users", &[], 0, 10).expect("ok");
+        assert_eq!((all.items.len(), all.next), (3, None));
+        let end = s.page(Service::Directory, "users", &[], 3, 10).expect("ok");
+        assert_eq!((end.items.len(), end.next), (0, None));
+        assert_eq!(
+            s.page(Service::Directory, "users", &[], 4, 10),
+            Err(QueryError::BadCursor)
+        );
     }
 
     #[test]

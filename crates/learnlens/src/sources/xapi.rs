@@ -50,7 +50,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, SecondsFormat, Utc};
 use learnlens_analytics::input::{ActivityEvent, Verb};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use client::{FetchResult, RetryAfter, StatementQuery, XapiClient, XapiClientOptions};
@@ -614,44 +614,160 @@ pub fn verb_iri(verb: Verb) -> String {
 /// The statement [`parse_statements`] maps back to `event` (without an `id`: an LRS assigns
 /// one on POST; set one yourself to make the POST idempotent). Result fields that are `None`
 /// are omitted, and so is a duration that has no ISO 8601 form (negative or not finite).
+/// The same JSON as [`StatementJson`], as a `Value`.
 pub fn event_to_statement(event: &ActivityEvent, platform: &Platform) -> Value {
-    let name = verb_name(event.verb);
-    let mut statement = json!({
-        "actor": {
-            "objectType": "Agent",
-            "account": {"homePage": platform.as_str(), "name": event.user_id},
-        },
-        "verb": {"id": verb_iri(event.verb), "display": {"en-US": name}},
-        "object": {"objectType": "Activity", "id": platform.content_iri(&event.object_id)},
-        "timestamp": event.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-    });
-    if let Some(course) = &event.course_id {
-        statement["context"] = json!({
-            "contextActivities": {
-                "parent": [{"objectType": "Activity", "id": platform.course_iri(course)}],
+    // Cannot fail: every map key is a string.
+    serde_json::to_value(StatementJson {
+        event,
+        platform,
+        id: None,
+    })
+    .unwrap_or(Value::Null)
+}
+
+/// The statement of an event, serialised directly (no `Value` tree in between): what a server
+/// writing many statements uses. [`event_to_statement`] is this as a `Value`, so the two
+/// cannot differ.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementJson<'a> {
+    pub event: &'a ActivityEvent,
+    pub platform: &'a Platform,
+    /// The statement id, if it has one.
+    pub id: Option<Uuid>,
+}
+
+impl serde::Serialize for StatementJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap as _;
+
+        #[derive(serde::Serialize)]
+        struct Agent<'a> {
+            #[serde(rename = "objectType")]
+            object_type: &'static str,
+            account: Account<'a>,
+        }
+        #[derive(serde::Serialize)]
+        struct Account<'a> {
+            #[serde(rename = "homePage")]
+            home_page: &'a str,
+            name: &'a str,
+        }
+        #[derive(serde::Serialize)]
+        struct VerbJson {
+            id: String,
+            display: Display,
+        }
+        #[derive(serde::Serialize)]
+        struct Display {
+            #[serde(rename = "en-US")]
+            en_us: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct Activity {
+            #[serde(rename = "objectType")]
+            object_type: &'static str,
+            id: String,
+        }
+        #[derive(serde::Serialize)]
+        struct Context {
+            #[serde(rename = "contextActivities")]
+            context_activities: Parents,
+        }
+        #[derive(serde::Serialize)]
+        struct Parents {
+            parent: [Activity; 1],
+        }
+        #[derive(serde::Serialize)]
+        struct ResultJson {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            duration: Option<String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            score: Option<Score>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            completion: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            success: Option<bool>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            extensions: Option<Clicks>,
+        }
+        #[derive(serde::Serialize)]
+        struct Score {
+            scaled: f64,
+        }
+        struct Clicks(u32);
+        impl serde::Serialize for Clicks {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(1))?;
+                map.serialize_entry(CLICKS_EXTENSION, &self.0)?;
+                map.end()
+            }
+        }
+
+        let e = self.event;
+        let result = ResultJson {
+            duration: e.duration_sec.and_then(format_duration),
+            score: e.score_scaled.map(|scaled| Score { scaled }),
+            completion: e.completion,
+            success: e.success,
+            extensions: e.clicks.map(Clicks),
+        };
+        let has_result = result.duration.is_some()
+            || result.score.is_some()
+            || result.completion.is_some()
+            || result.success.is_some()
+            || result.extensions.is_some();
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(id) = &self.id {
+            map.serialize_entry("id", id)?;
+        }
+        map.serialize_entry(
+            "actor",
+            &Agent {
+                object_type: "Agent",
+                account: Account {
+                    home_page: self.platform.as_str(),
+                    name: &e.user_id,
+                },
             },
-        });
+        )?;
+        map.serialize_entry(
+            "verb",
+            &VerbJson {
+                id: verb_iri(e.verb),
+                display: Display {
+                    en_us: verb_name(e.verb),
+                },
+            },
+        )?;
+        map.serialize_entry(
+            "object",
+            &Activity {
+                object_type: "Activity",
+                id: self.platform.content_iri(&e.object_id),
+            },
+        )?;
+        map.serialize_entry(
+            "timestamp",
+            &e.timestamp.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        )?;
+        if let Some(course) = &e.course_id {
+            map.serialize_entry(
+                "context",
+                &Context {
+                    context_activities: Parents {
+                        parent: [Activity {
+                            object_type: "Activity",
+                            id: self.platform.course_iri(course),
+                        }],
+                    },
+                },
+            )?;
+        }
+        if has_result {
+            map.serialize_entry("result", &result)?;
+        }
+        map.end()
     }
-    let mut result = Map::new();
-    if let Some(d) = event.duration_sec.and_then(format_duration) {
-        result.insert("duration".into(), d.into());
-    }
-    if let Some(scaled) = event.score_scaled {
-        result.insert("score".into(), json!({ "scaled": scaled }));
-    }
-    if let Some(c) = event.completion {
-        result.insert("completion".into(), c.into());
-    }
-    if let Some(s) = event.success {
-        result.insert("success".into(), s.into());
-    }
-    if let Some(clicks) = event.clicks {
-        result.insert("extensions".into(), json!({ CLICKS_EXTENSION: clicks }));
-    }
-    if !result.is_empty() {
-        statement["result"] = Value::Object(result);
-    }
-    statement
 }
 
 /// Bytes written as they are in an IRI path segment: the RFC 3986 unreserved set.

@@ -16,6 +16,7 @@ mod jobs_cli;
 mod jwks;
 mod operations;
 mod oulad;
+mod oulad_sources;
 mod pipeline;
 mod queue;
 mod queue_processes;

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use learnlens::oulad::{AssessmentType, FinalResult, Oulad, Presentation, StudentVleRow};
 
-fn oulad() -> Option<Oulad> {
+pub(crate) fn oulad() -> Option<Oulad> {
     let path = match std::env::var_os(learnlens::oulad::PATH_ENV) {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         // crates/learnlens → the repository → its sibling shared/.
@@ -86,8 +86,10 @@ fn the_small_tables_have_their_published_row_counts() {
 #[test]
 fn one_presentations_clicks_stream_row_by_row() {
     let Some(o) = oulad() else { return };
+    let aaa = Presentation::new("AAA", "2013J");
+    assert_eq!(o.student_vle_len(&aaa).expect("footers"), 180_982);
     let rows: Vec<StudentVleRow> = o
-        .student_vle(&Presentation::new("AAA", "2013J"))
+        .student_vle(&aaa)
         .expect("partition")
         .collect::<Result<_, _>>()
         .expect("rows");

@@ -366,7 +366,7 @@ on_both_backends!(a_refresh_job_recomputes_the_subjects_analytics);
 
 /// The sources behind a fault proxy, with no mock data: the fallback is the store's snapshots.
 async fn app_behind_a_proxy(backend: Backend) -> Option<(TestApp, FaultProxy)> {
-    let data = server::dataset(Size::Demo, DEFAULT_SEED).expect("dataset");
+    let data = server::SourceData::synthetic(Size::Demo, DEFAULT_SEED);
     let platform =
         learnlens::sources::xapi::Platform::new("https://platform.example.com").expect("platform");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -486,3 +486,29 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
     );
 }
 on_both_backends!(a_source_down_gives_snapshot_provenance_and_a_short_ttl);
+
+#[test]
+fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
+    use learnlens::sources::MockSource as _;
+    let data = server::SourceData::synthetic(Size::Demo, DEFAULT_SEED);
+    let filters = [("agent".to_owned(), "demo-learner".to_owned())];
+    let events = data
+        .query(Service::Activity, "statements", &filters)
+        .expect("mock statements");
+    let expected = Generator::new(Size::Demo, DEFAULT_SEED)
+        .events_of("demo-learner")
+        .count();
+    assert!(expected > 0);
+    assert_eq!(events.len(), expected);
+    assert!(events.iter().all(|e| e["userId"] == "demo-learner"));
+    assert_eq!(data.query(Service::Activity, "nope", &filters), None);
+    // The JSON contracts still come from the entities.
+    let users = data
+        .query(
+            Service::Directory,
+            "users",
+            &[("orgId".into(), DEMO_ORG.into())],
+        )
+        .expect("users");
+    assert!(users.len() > 10);
+}

@@ -228,6 +228,21 @@ impl Generator {
         self.world.users.iter().map(|u| u.id.as_str())
     }
 
+    /// The number of users.
+    pub fn user_count(&self) -> usize {
+        self.world.users.len()
+    }
+
+    /// The id of the user at `position` in generation order.
+    pub fn user_id_at(&self, position: usize) -> Option<&str> {
+        self.world.users.get(position).map(|u| u.id.as_str())
+    }
+
+    /// The position of a user in generation order (`None` for unknown ids).
+    pub fn user_position(&self, user_id: &str) -> Option<usize> {
+        self.world.user_index.get(user_id).map(|&u| u as usize)
+    }
+
     /// Ids of the organisations.
     pub fn org_ids(&self) -> impl Iterator<Item = &str> + '_ {
         self.world.orgs.iter().map(|o| o.id.as_str())
@@ -294,6 +309,12 @@ impl Generator {
             Some(o) => self.select(Some(o as u16), true),
             None => Dataset::default(),
         }
+    }
+
+    /// Every entity except the events (cheap for every size: the demo source server of
+    /// `medium` and `large` holds this and regenerates events per user on demand).
+    pub fn entities(&self) -> Dataset {
+        self.select(None, false)
     }
 
     /// Like [`Generator::org_dataset`] without the events (cheap for every size).

@@ -628,6 +628,18 @@ proptest! {
             prop_assert_eq!(&got, want);
         }
     }
+
+    #[test]
+    fn a_statement_written_directly_is_the_value_form_with_its_id(event in any_event(), n in any::<u64>()) {
+        let platform = platform();
+        let id = Uuid::new_v5(&Uuid::NAMESPACE_OID, &n.to_le_bytes());
+        let bytes = serde_json::to_vec(&StatementJson { event: &event, platform: &platform, id: Some(id) });
+        prop_assert!(bytes.is_ok());
+        let written: Value = serde_json::from_slice(&bytes.unwrap_or_default()).unwrap_or_default();
+        let mut want = event_to_statement(&event, &platform);
+        want["id"] = Value::from(id.to_string());
+        prop_assert_eq!(written, want);
+    }
 }
 
 // -------------------------------------------------------------------------------------------
