@@ -17,10 +17,11 @@
 pub mod batch;
 pub mod read;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
+use learnlens_analytics::comparison::peer_comparison::{self, OrgSnapshot};
 use learnlens_analytics::input::{
     ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, JobRole,
     Organization, Skill, User, UserSkill,
@@ -293,6 +294,7 @@ pub fn compute(
     };
     let data_quality = quality.to_json();
     let expires_at = expiry(now, quality, fallback_ttl_secs);
+    let mut snapshots: HashMap<String, OrgSnapshot<'_>> = HashMap::new();
     let mut rows = Vec::new();
     for &k in &kinds {
         let subjects: Vec<String> = match &selection.subject {
@@ -303,7 +305,19 @@ pub fn compute(
                 .collect(),
         };
         for subject in subjects {
-            let data = kind::compute(k, &idx, &subject, as_of, cfg, models)?;
+            let data = match (k, idx.user(&subject)) {
+                // The organisation's values are computed once and shared by its members'
+                // comparisons (the same payload as computing each alone).
+                (AnalyticsKind::PeerComparison, Some(user)) => {
+                    let snapshot = snapshots
+                        .entry(user.org_id.clone())
+                        .or_insert_with(|| OrgSnapshot::new(&idx, &user.org_id, as_of, cfg));
+                    serde_json::to_value(peer_comparison::compute_in_snapshot(
+                        &idx, snapshot, &subject, cfg,
+                    ))?
+                }
+                _ => kind::compute(k, &idx, &subject, as_of, cfg, models)?,
+            };
             rows.push(AnalyticsRow {
                 role: stored_role(k, &subject).to_owned(),
                 subject_id: subject,
