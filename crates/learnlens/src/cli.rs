@@ -630,7 +630,13 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
                 let bar = &bar;
                 async move {
                     let run = pipeline
-                        .run_org(&org, crate::pipeline::Selection::default(), as_of, None)
+                        .run_org(
+                            &org,
+                            crate::pipeline::Selection::default(),
+                            as_of,
+                            crate::pipeline::Reader::Batch,
+                            None,
+                        )
                         .await
                         .map_err(|e| anyhow::anyhow!("{e}"));
                     bar.inc(1);

@@ -81,9 +81,10 @@ impl Pipeline {
         org_id: &str,
         selection: Selection,
         as_of: DateTime<Utc>,
+        reader: super::Reader,
         ctx: Option<&JobContext>,
     ) -> Result<OrgRun, JobError> {
-        let data = super::load_org(&self.sources, org_id, as_of)
+        let data = super::load_org(&self.sources, org_id, as_of, reader)
             .await
             .map_err(|e| JobError::Failed(e.into()))?;
         if let Some(ctx) = ctx {
@@ -293,7 +294,13 @@ impl JobHandler for OrgBatch {
         let job: OrgPayload = payload(ctx)?;
         let run = self
             .0
-            .run_org(&job.org_id, Selection::default(), job.as_of, Some(ctx))
+            .run_org(
+                &job.org_id,
+                Selection::default(),
+                job.as_of,
+                super::Reader::Batch,
+                Some(ctx),
+            )
             .await?;
         tracing::info!(job.id = %ctx.job.id, org = %job.org_id, learners = run.learners,
             statements = run.statements, results = run.results, "organisation computed");
@@ -338,7 +345,13 @@ impl JobHandler for Refresh {
             subject: Some(job.subject_id.clone()),
         };
         self.0
-            .run_org(&org, selection, self.0.clock.now(), Some(ctx))
+            .run_org(
+                &org,
+                selection,
+                self.0.clock.now(),
+                super::Reader::Interactive,
+                Some(ctx),
+            )
             .await?;
         Ok(())
     }

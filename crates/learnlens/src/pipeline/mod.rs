@@ -87,6 +87,17 @@ impl DataQuality {
     }
 }
 
+/// Who reads, which decides whether learners' statements are kept as fallback snapshots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    /// The nightly batch: statements are not kept. Keeping every learner's statements would
+    /// copy the LRS into the store every night; if the LRS fails during the batch, the
+    /// organisation's job fails and retries, and the previous results stay served (stale).
+    Batch,
+    /// A refresh or a cold read: a learner's statements are kept as its snapshot.
+    Interactive,
+}
+
 /// An organisation's data set and where it came from.
 pub struct OrgData {
     pub org_id: String,
@@ -119,6 +130,7 @@ pub async fn load_org(
     sources: &Sources,
     org_id: &str,
     as_of: DateTime<Utc>,
+    reader: Reader,
 ) -> Result<OrgData, PipelineError> {
     let mut q = DataQuality::default();
     let org = [("orgId", org_id)];
@@ -166,7 +178,7 @@ pub async fn load_org(
         .collect();
     let attempts: Vec<Attempt> =
         list(sources, &mut q, Service::Assessments, "attempts", &org).await?;
-    let (events, statements) = read_activity(sources, &mut q, &users, as_of).await?;
+    let (events, statements) = read_activity(sources, &mut q, &users, as_of, reader).await?;
     Ok(OrgData {
         org_id: org_id.to_owned(),
         dataset: Dataset {
@@ -194,6 +206,7 @@ async fn read_activity(
     quality: &mut DataQuality,
     users: &[User],
     as_of: DateTime<Utc>,
+    reader: Reader,
 ) -> Result<(Vec<ActivityEvent>, u64), PipelineError> {
     let client = sources
         .activity()
@@ -201,7 +214,7 @@ async fn read_activity(
     let emails = EmailMap::new(users.iter().map(|u| (u.email.as_str(), u.id.clone())));
     let reads: Vec<_> = users
         .iter()
-        .map(|u| client.events_of(&u.id, Some(as_of), &emails))
+        .map(|u| client.events_of(&u.id, Some(as_of), &emails, reader == Reader::Interactive))
         .collect();
     let answers: Vec<_> = futures::stream::iter(reads)
         .buffered(ACTIVITY_CONCURRENCY)

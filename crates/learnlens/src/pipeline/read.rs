@@ -127,12 +127,13 @@ impl Pipeline {
                 kinds,
                 subject: Some(subject.to_owned()),
             };
-            let data = match super::load_org(&self.sources, &org, now).await {
-                Err(PipelineError::UnknownOrganization(_)) => {
-                    return Err(ReadError::UnknownSubject);
-                }
-                other => other?,
-            };
+            let data =
+                match super::load_org(&self.sources, &org, now, super::Reader::Interactive).await {
+                    Err(PipelineError::UnknownOrganization(_)) => {
+                        return Err(ReadError::UnknownSubject);
+                    }
+                    other => other?,
+                };
             Ok(self.compute_rows(data, selection, now).await?)
         }
     }

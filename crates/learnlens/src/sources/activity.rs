@@ -28,12 +28,14 @@ pub struct ActivityClient {
 
 impl ActivityClient {
     /// Every statement of `user_id` stored up to `until` (all of them when `None`), mapped to
-    /// events; `mbox` actors are resolved through `emails`.
+    /// events; `mbox` actors are resolved through `emails`. A live answer is kept as the
+    /// learner's snapshot when `keep` is set.
     pub async fn events_of(
         &self,
         user_id: &str,
         until: Option<DateTime<Utc>>,
         emails: &dyn EmailDirectory,
+        keep: bool,
     ) -> Result<Fetched<Vec<ActivityEvent>>, SourceError> {
         let filters = [("agent".to_owned(), user_id.to_owned())];
         let key = super::contract::request_key(STATEMENTS, &filters);
@@ -45,7 +47,7 @@ impl ActivityClient {
         match self.xapi.fetch(&query, emails).await {
             Ok(result) => {
                 let now = self.fallback.clock.now();
-                if result.events.len() <= self.snapshot_max_events {
+                if keep && result.events.len() <= self.snapshot_max_events {
                     self.fallback.keep(&key, &result.events, now).await;
                 }
                 Ok(Fetched {

@@ -51,7 +51,7 @@ async fn an_organisation_read_through_the_clients_is_the_generators_data_set(bac
         return;
     };
     let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
-    let loaded = pipeline::load_org(&app.state.sources, DEMO_ORG, as_of)
+    let loaded = pipeline::load_org(&app.state.sources, DEMO_ORG, as_of, pipeline::Reader::Batch)
         .await
         .expect("load");
     let expected = Generator::new(Size::Demo, DEFAULT_SEED).org_dataset(DEMO_ORG);
@@ -69,6 +69,23 @@ async fn an_organisation_read_through_the_clients_is_the_generators_data_set(bac
                "assessments": "live", "activity": "live"})
     );
     assert_eq!(loaded.statements as usize, expected.events.len());
+    // The batch does not copy the LRS into the store; JSON answers are kept as snapshots.
+    let store = &app.state.store;
+    let key = "statements?agent=demo-learner";
+    assert!(
+        store
+            .get_snapshot("activity", key)
+            .await
+            .expect("get")
+            .is_none()
+    );
+    assert!(
+        store
+            .get_snapshot("directory", "users?orgId=demo-org")
+            .await
+            .expect("get")
+            .is_some()
+    );
 }
 on_both_backends!(an_organisation_read_through_the_clients_is_the_generators_data_set);
 
@@ -400,15 +417,24 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
     let sources = &app.state.sources;
     let as_of = app.clock.now();
     // Live first: every answer is kept as a snapshot.
-    let live = pipeline::load_org(sources, DEMO_ORG, as_of)
+    let live = pipeline::load_org(sources, DEMO_ORG, as_of, pipeline::Reader::Interactive)
         .await
-        .expect("live");
+        .expect("live"); // An interactive read keeps each learner's statements as its snapshot.
+    assert!(
+        app.state
+            .store
+            .get_snapshot("activity", "statements?agent=demo-learner")
+            .await
+            .expect("get")
+            .is_some()
+    );
+
     assert!(!live.quality.degraded());
 
     // Every source refuses connections: the same read is answered from the snapshots.
     proxy.set(Mode::Refuse);
     let started = Instant::now();
-    let fallback = pipeline::load_org(sources, DEMO_ORG, as_of)
+    let fallback = pipeline::load_org(sources, DEMO_ORG, as_of, pipeline::Reader::Interactive)
         .await
         .expect("fallback");
     let refused_after = started.elapsed();
