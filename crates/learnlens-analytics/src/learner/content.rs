@@ -176,6 +176,28 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> ContentEffectiveness {
+    compute_shared(idx, user_id, as_of, cfg, &ItemStatsMemo::default())
+}
+
+/// The classical item statistics of each assessment, computed once and shared by every
+/// learner's contentEffectiveness (they are the same for all: every examinee's first attempt).
+/// A memo is valid for one index, one `asOf` and one configuration: a batch keeps one per
+/// organisation, as with peerComparison's snapshot.
+#[derive(Debug, Default)]
+pub struct ItemStatsMemo {
+    /// By assessment id: `None` when fewer examinees than `item_statistics_min_n`.
+    stats: std::cell::RefCell<HashMap<String, Option<Vec<ItemStats>>>>,
+}
+
+/// [`compute_indexed`] with the item statistics taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &ItemStatsMemo,
+) -> ContentEffectiveness {
     let mut header = Header::new(as_of);
     let cc = &cfg.content;
 
@@ -280,8 +302,6 @@ pub fn compute_indexed(
                 .insert(assessment.id.as_str());
         }
     }
-    let needed: BTreeSet<&str> = attempted.values().flatten().copied().collect();
-    let firsts = first_attempts(idx, &needed, as_of);
     let min_n = usize::try_from(cfg.samples.item_statistics_min_n).unwrap_or(usize::MAX);
     let mut below_min_n = 0usize;
     let mut row_ids: BTreeSet<&str> = uses.keys().copied().collect();
@@ -299,13 +319,19 @@ pub fn compute_indexed(
                 let Some(assessment) = idx.assessment(assessment_id) else {
                     continue;
                 };
-                let examinees = firsts.get(assessment_id).map_or(&[][..], Vec::as_slice);
-                if examinees.len() < min_n.max(1) {
-                    below_min_n += 1;
-                    complete = false;
-                    continue;
+                let mut memo = memo.stats.borrow_mut();
+                let shared = memo.entry((*assessment_id).to_owned()).or_insert_with(|| {
+                    let examinees = first_attempts(idx, assessment_id, as_of);
+                    (examinees.len() >= min_n.max(1))
+                        .then(|| item_analysis(assessment, &examinees, cfg))
+                });
+                match shared {
+                    Some(s) => stats.extend(s.iter().cloned()),
+                    None => {
+                        below_min_n += 1;
+                        complete = false;
+                    }
                 }
-                stats.extend(item_analysis(assessment, examinees, cfg));
             }
             complete.then_some(stats)
         });
@@ -385,24 +411,20 @@ fn post_responses(
 /// user id.
 fn first_attempts<'a>(
     idx: &DatasetIndex<'a>,
-    needed: &BTreeSet<&'a str>,
+    assessment_id: &str,
     as_of: DateTime<Utc>,
-) -> HashMap<&'a str, Vec<&'a Attempt>> {
-    let mut out = HashMap::with_capacity(needed.len());
-    for assessment_id in needed {
-        let mut first: BTreeMap<&'a str, &'a Attempt> = BTreeMap::new();
-        for attempt in idx.attempts_on(assessment_id) {
-            if attempt.submitted_at > as_of {
-                continue;
-            }
-            let held = first.entry(attempt.user_id.as_str()).or_insert(attempt);
-            if first_key(attempt) < first_key(held) {
-                *held = attempt;
-            }
+) -> Vec<&'a Attempt> {
+    let mut first: BTreeMap<&'a str, &'a Attempt> = BTreeMap::new();
+    for attempt in idx.attempts_on(assessment_id) {
+        if attempt.submitted_at > as_of {
+            continue;
         }
-        out.insert(*assessment_id, first.into_values().collect());
+        let held = first.entry(attempt.user_id.as_str()).or_insert(attempt);
+        if first_key(attempt) < first_key(held) {
+            *held = attempt;
+        }
     }
-    out
+    first.into_values().collect()
 }
 
 /// The order that picks an examinee's first attempt: number, then time, then id.

@@ -27,6 +27,7 @@ use learnlens_analytics::input::{
     Organization, Skill, User, UserSkill,
 };
 use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
+use learnlens_analytics::learner::content;
 use learnlens_analytics::predictive::{drop_off, features};
 use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
 use serde::Serialize;
@@ -308,6 +309,7 @@ pub fn compute(
     let data_quality = quality.to_json();
     let expires_at = expiry(now, quality, fallback_ttl_secs);
     let mut snapshots: HashMap<String, OrgSnapshot<'_>> = HashMap::new();
+    let item_stats = content::ItemStatsMemo::default();
     let mut rows = Vec::new();
     for &k in &kinds {
         let subjects: Vec<String> = match &selection.subject {
@@ -329,6 +331,10 @@ pub fn compute(
                         &idx, snapshot, &subject, cfg,
                     ))?
                 }
+                // Likewise the item statistics of each assessment.
+                (AnalyticsKind::ContentEffectiveness, _) => serde_json::to_value(
+                    content::compute_shared(&idx, &subject, as_of, cfg, &item_stats),
+                )?,
                 _ => kind::compute(k, &idx, &subject, as_of, cfg, models)?,
             };
             rows.push(AnalyticsRow {

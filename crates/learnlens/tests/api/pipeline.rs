@@ -538,3 +538,35 @@ fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
         .expect("users");
     assert!(users.len() > 10);
 }
+
+#[test]
+fn shared_item_statistics_give_every_learner_the_payload_computed_alone() {
+    use learnlens_analytics::learner::content;
+    // `small`: enough examinees per assessment for item statistics (the demo world has too few).
+    let generator = Generator::new(Size::Small, DEFAULT_SEED);
+    let org = generator
+        .org_ids()
+        .next()
+        .expect("an organisation")
+        .to_owned();
+    let data = generator.org_dataset(&org);
+    let idx = learnlens_analytics::DatasetIndex::new(&data);
+    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
+    let cfg = learnlens_analytics::Config::default();
+    let memo = content::ItemStatsMemo::default();
+    let mut with_stats = 0;
+    for learner in kind::subjects(&data, AnalyticsKind::ContentEffectiveness)
+        .into_iter()
+        .take(300)
+    {
+        let shared = content::compute_shared(&idx, &learner, as_of, &cfg, &memo);
+        let alone = content::compute_indexed(&idx, &learner, as_of, &cfg);
+        with_stats += shared
+            .items
+            .iter()
+            .filter(|i| i.item_stats.is_some())
+            .count();
+        assert_eq!(shared, alone, "{learner}");
+    }
+    assert!(with_stats > 0, "some items have statistics to share");
+}
