@@ -114,20 +114,26 @@ impl L2 {
         }
     }
 
-    async fn get(&self, key: &str) -> Option<AnalyticsRow> {
+    /// The stored row and its size in bytes.
+    async fn get(&self, key: &str) -> Option<(AnalyticsRow, usize)> {
         let k = self.redis_key(key);
         let body: Option<Vec<u8>> = self
             .call("cache_get", |mut c| async move {
                 redis::cmd("GET").arg(&k).query_async(&mut c).await
             })
             .await?;
-        serde_json::from_slice(&body?).ok()
+        let body = body?;
+        serde_json::from_slice(&body)
+            .ok()
+            .map(|row| (row, body.len()))
     }
 
-    async fn set(&self, row: &AnalyticsRow) {
+    /// Stores the row; returns its size in bytes (also when Redis failed).
+    async fn set(&self, row: &AnalyticsRow) -> usize {
         let Ok(body) = serde_json::to_vec(row) else {
-            return;
+            return approximate_size(row);
         };
+        let size = body.len();
         let left = (row.expires_at - self.clock.now()).num_seconds().max(0);
         let ttl = u64::try_from(left).unwrap_or(0) + self.grace_secs;
         let k = self.redis_key(&row_key(row));
@@ -142,6 +148,7 @@ impl L2 {
                     .await
             })
             .await;
+        size
     }
 
     async fn delete_and_publish(&self, keys: &[String]) {
@@ -178,9 +185,26 @@ impl L2 {
     }
 }
 
+/// An L1 entry: the row and what it weighs (its JSON size, known when it was read or
+/// written, so the weigher never serialises).
+#[derive(Clone)]
+struct L1Entry {
+    row: Arc<AnalyticsRow>,
+    bytes: u32,
+}
+
+impl L1Entry {
+    fn new(row: Arc<AnalyticsRow>, bytes: usize) -> L1Entry {
+        L1Entry {
+            row,
+            bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
+        }
+    }
+}
+
 /// The three layers.
 pub struct Cache {
-    l1: moka::future::Cache<String, Arc<AnalyticsRow>>,
+    l1: moka::future::Cache<String, L1Entry>,
     l2: Option<L2>,
     store: Store,
 }
@@ -194,8 +218,9 @@ impl Cache {
         clock: Arc<dyn Clock>,
     ) -> Arc<Cache> {
         let l1 = moka::future::Cache::builder()
-            .weigher(|_k: &String, v: &Arc<AnalyticsRow>| {
-                u32::try_from(approximate_size(v)).unwrap_or(u32::MAX)
+            .weigher(|k: &String, v: &L1Entry| {
+                v.bytes
+                    .saturating_add(u32::try_from(k.len()).unwrap_or(u32::MAX))
             })
             .max_capacity(config.l1_max_bytes)
             .time_to_live(Duration::from_secs(config.l1_ttl_secs.max(1)))
@@ -224,27 +249,32 @@ impl Cache {
         key: &str,
         parts: (&str, &str, &str),
     ) -> Result<Option<(Arc<AnalyticsRow>, Layer)>, StoreError> {
-        if let Some(row) = self.l1.get(key).await {
+        if let Some(entry) = self.l1.get(key).await {
             metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
-            return Ok(Some((row, Layer::L1)));
+            return Ok(Some((entry.row, Layer::L1)));
         }
         if let Some(l2) = &self.l2
-            && let Some(row) = l2.get(key).await
+            && let Some((row, bytes)) = l2.get(key).await
         {
             metrics::counter!("learnlens_cache_hits_total", "layer" => "l2").increment(1);
             let row = Arc::new(row);
-            self.l1.insert(key.to_owned(), row.clone()).await;
+            self.l1
+                .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
+                .await;
             return Ok(Some((row, Layer::L2)));
         }
         let (analytics, role, subject) = parts;
         match self.store.get_analytics(subject, role, analytics).await? {
             Some(row) => {
                 metrics::counter!("learnlens_cache_hits_total", "layer" => "l3").increment(1);
-                if let Some(l2) = &self.l2 {
-                    l2.set(&row).await;
-                }
+                let bytes = match &self.l2 {
+                    Some(l2) => l2.set(&row).await,
+                    None => approximate_size(&row),
+                };
                 let row = Arc::new(row);
-                self.l1.insert(key.to_owned(), row.clone()).await;
+                self.l1
+                    .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
+                    .await;
                 Ok(Some((row, Layer::L3)))
             }
             None => {
@@ -258,14 +288,20 @@ impl Cache {
     pub async fn put(&self, rows: &[AnalyticsRow]) -> Result<(), StoreError> {
         self.store.upsert_analytics(rows).await?;
         let keys: Vec<String> = rows.iter().map(row_key).collect();
+        let mut sizes = Vec::with_capacity(rows.len());
+        for row in rows {
+            sizes.push(match &self.l2 {
+                Some(l2) => l2.set(row).await,
+                None => approximate_size(row),
+            });
+        }
         if let Some(l2) = &self.l2 {
-            for row in rows {
-                l2.set(row).await;
-            }
             l2.publish(&keys).await;
         }
-        for (key, row) in keys.into_iter().zip(rows) {
-            self.l1.insert(key, Arc::new(row.clone())).await;
+        for ((key, row), bytes) in keys.into_iter().zip(rows).zip(sizes) {
+            self.l1
+                .insert(key, L1Entry::new(Arc::new(row.clone()), bytes))
+                .await;
         }
         Ok(())
     }
@@ -356,8 +392,7 @@ impl Cache {
     }
 }
 
-/// The bytes an entry costs in L1 (its JSON payload dominates).
+/// The bytes an entry costs in L1 (its JSON size), when no serialised form is at hand.
 fn approximate_size(row: &AnalyticsRow) -> usize {
-    let json = serde_json::to_vec(&row.data).map_or(0, |v| v.len());
-    json + row.subject_id.len() + row.analytics_type.len() + 256
+    serde_json::to_vec(row).map_or(4096, |v| v.len())
 }
