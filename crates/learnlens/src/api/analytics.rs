@@ -66,7 +66,7 @@ pub struct Envelope {
     /// The analytic's payload (analytics.md): `status`, `asOf`, `n`, `reasons`, then its own
     /// fields.
     #[schema(value_type = Object)]
-    pub data: Value,
+    pub data: Box<serde_json::value::RawValue>,
     /// Served from a cache layer rather than computed for this request.
     pub cached: bool,
     /// Older than its time to live; a refresh has been queued.
@@ -218,7 +218,11 @@ async fn serve_one(
             .await?;
         let mut out = envelope(&served);
         if let Some(courses) = allowed {
-            restrict_to_courses(&mut out.data, &courses);
+            let mut data: Value =
+                serde_json::from_str(out.data.get()).map_err(|e| ApiError::Internal(e.into()))?;
+            restrict_to_courses(&mut data, &courses);
+            out.data =
+                serde_json::value::to_raw_value(&data).map_err(|e| ApiError::Internal(e.into()))?;
         }
         Ok(Json(out))
     }

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::clock::Clock;
 use crate::redis_client::RedisClient;
@@ -71,8 +72,38 @@ pub fn key(analytics: &str, role: &str, subject: &str) -> String {
     format!("v1:{analytics}:{role}:{subject}")
 }
 
-fn row_key(row: &AnalyticsRow) -> String {
+fn row_key(row: &Cached) -> String {
     key(&row.analytics_type, &row.role, &row.subject_id)
+}
+
+/// A result as L1 and L2 hold it: a stored row with its payload kept as raw JSON, so that a
+/// hit copies bytes instead of parsing and re-serialising a JSON tree.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cached {
+    pub subject_id: String,
+    pub role: String,
+    pub analytics_type: String,
+    pub data: Box<RawValue>,
+    pub data_quality: serde_json::Value,
+    pub calculated_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Cached {
+    pub fn from_row(row: &AnalyticsRow) -> Cached {
+        let data = serde_json::value::to_raw_value(&row.data)
+            .unwrap_or_else(|_| RawValue::NULL.to_owned());
+        Cached {
+            subject_id: row.subject_id.clone(),
+            role: row.role.clone(),
+            analytics_type: row.analytics_type.clone(),
+            data,
+            data_quality: row.data_quality.clone(),
+            calculated_at: row.calculated_at,
+            expires_at: row.expires_at,
+        }
+    }
 }
 
 /// L2: Redis, behind its own breaker.
@@ -115,7 +146,7 @@ impl L2 {
     }
 
     /// The stored row and its size in bytes.
-    async fn get(&self, key: &str) -> Option<(AnalyticsRow, usize)> {
+    async fn get(&self, key: &str) -> Option<(Cached, usize)> {
         let k = self.redis_key(key);
         let body: Option<Vec<u8>> = self
             .call("cache_get", |mut c| async move {
@@ -129,7 +160,7 @@ impl L2 {
     }
 
     /// Stores the row; returns its size in bytes (also when Redis failed).
-    async fn set(&self, row: &AnalyticsRow) -> usize {
+    async fn set(&self, row: &Cached) -> usize {
         let Ok(body) = serde_json::to_vec(row) else {
             return approximate_size(row);
         };
@@ -189,12 +220,12 @@ impl L2 {
 /// written, so the weigher never serialises).
 #[derive(Clone)]
 struct L1Entry {
-    row: Arc<AnalyticsRow>,
+    row: Arc<Cached>,
     bytes: u32,
 }
 
 impl L1Entry {
-    fn new(row: Arc<AnalyticsRow>, bytes: usize) -> L1Entry {
+    fn new(row: Arc<Cached>, bytes: usize) -> L1Entry {
         L1Entry {
             row,
             bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
@@ -248,7 +279,7 @@ impl Cache {
         &self,
         key: &str,
         parts: (&str, &str, &str),
-    ) -> Result<Option<(Arc<AnalyticsRow>, Layer)>, StoreError> {
+    ) -> Result<Option<(Arc<Cached>, Layer)>, StoreError> {
         if let Some(entry) = self.l1.get(key).await {
             metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
             return Ok(Some((entry.row, Layer::L1)));
@@ -267,6 +298,7 @@ impl Cache {
         match self.store.get_analytics(subject, role, analytics).await? {
             Some(row) => {
                 metrics::counter!("learnlens_cache_hits_total", "layer" => "l3").increment(1);
+                let row = Cached::from_row(&row);
                 let bytes = match &self.l2 {
                     Some(l2) => l2.set(&row).await,
                     None => approximate_size(&row),
@@ -287,6 +319,8 @@ impl Cache {
     /// Writes results through every layer (L3 → L2 → L1) and tells the other replicas.
     pub async fn put(&self, rows: &[AnalyticsRow]) -> Result<(), StoreError> {
         self.store.upsert_analytics(rows).await?;
+        let rows: Vec<Cached> = rows.iter().map(Cached::from_row).collect();
+        let rows = &rows;
         let keys: Vec<String> = rows.iter().map(row_key).collect();
         let mut sizes = Vec::with_capacity(rows.len());
         for row in rows {
@@ -387,12 +421,13 @@ impl Cache {
     }
 
     /// Whether the result is past its expiry at `now`.
-    pub fn is_stale(row: &AnalyticsRow, now: DateTime<Utc>) -> bool {
+    pub fn is_stale(row: &Cached, now: DateTime<Utc>) -> bool {
         now >= row.expires_at
     }
 }
 
-/// The bytes an entry costs in L1 (its JSON size), when no serialised form is at hand.
-fn approximate_size(row: &AnalyticsRow) -> usize {
-    serde_json::to_vec(row).map_or(4096, |v| v.len())
+/// The bytes an entry costs in L1 when no serialised form is at hand: its payload's JSON and
+/// a little for the rest.
+fn approximate_size(row: &Cached) -> usize {
+    row.data.get().len() + row.subject_id.len() + row.analytics_type.len() + 512
 }

@@ -15,7 +15,7 @@ use learnlens_analytics::kind::{AnalyticsKind, GLOBAL_SUBJECT};
 
 use super::batch::{MAX_ATTEMPTS, Pipeline, REFRESH_KIND, RefreshPayload};
 use super::{PipelineError, Selection, stored_role};
-use crate::cache::{self, Cache, Layer};
+use crate::cache::{self, Cache, Cached, Layer};
 use crate::jobs::Runtime;
 use crate::sources::Service;
 use crate::store::{AnalyticsRow, NewJob, StoreError};
@@ -23,7 +23,7 @@ use crate::store::{AnalyticsRow, NewJob, StoreError};
 /// One result as served, and how.
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub row: Arc<AnalyticsRow>,
+    pub row: Arc<Cached>,
     /// Which cache layer answered; `None` when computed for this request.
     pub layer: Option<Layer>,
     /// Past its expiry (a refresh has been queued).
@@ -93,10 +93,9 @@ impl Pipeline {
         let row = rows
             .iter()
             .find(|r| r.analytics_type == kind.name())
-            .cloned()
             .context("the cold compute did not produce the analytic asked for")?;
         Ok(Served {
-            row: Arc::new(row),
+            row: Arc::new(Cached::from_row(row)),
             layer: None,
             stale: false,
         })
