@@ -16,7 +16,7 @@ use learnlens::domain::{Email, Role};
 use learnlens::store::NewUser;
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, wait_until};
 use crate::on_both_backends;
 
 const LEARNER_ANALYTICS: [&str; 6] = [
@@ -578,39 +578,22 @@ async fn a_refresh_on_one_replica_is_seen_by_another(backend: Backend) {
         .as_str()
         .expect("id")
         .to_owned();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let job = app
-            .state
-            .store
-            .get_job(&id)
-            .await
-            .expect("get")
-            .expect("job");
-        if job.status.is_finished() {
-            assert_eq!(job.status, learnlens::store::JobStatus::Completed);
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let job = app.finished_job(&id, Duration::from_secs(60)).await;
+    assert_eq!(job.status, learnlens::store::JobStatus::Completed);
     // The second replica drops its L1 entry on the invalidation and serves the new result.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
-        let now: Value = get(&other, &token, "learner", path)
-            .await
-            .json()
-            .await
-            .expect("json");
-        if now["lastUpdated"] != before["lastUpdated"] {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the other replica still serves the old result"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until(
+        Duration::from_secs(5),
+        "the other replica to serve the new result",
+        async || {
+            let now: Value = get(&other, &token, "learner", path)
+                .await
+                .json()
+                .await
+                .expect("json");
+            now["lastUpdated"] != before["lastUpdated"]
+        },
+    )
+    .await;
 }
 on_both_backends!(a_refresh_on_one_replica_is_seen_by_another);
 
@@ -681,27 +664,24 @@ async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Bac
         .get_multiplexed_async_connection()
         .await
         .expect("redis");
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let body: Option<String> = redis::cmd("GET")
-            .arg(&key)
-            .query_async(&mut conn)
-            .await
-            .expect("get");
-        if let Some(body) = body {
-            let row: Value = serde_json::from_str(&body).expect("json");
-            if row["calculatedAt"].as_str().is_some_and(|t| {
-                t.parse::<chrono::DateTime<chrono::Utc>>().expect("time") == app.clock.now()
-            }) {
-                break;
-            }
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "L2 was not written again"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(
+        Duration::from_secs(30),
+        "L2 to be written again",
+        async || {
+            let body: Option<String> = redis::cmd("GET")
+                .arg(&key)
+                .query_async(&mut conn)
+                .await
+                .expect("get");
+            body.is_some_and(|body| {
+                let row: Value = serde_json::from_str(&body).expect("json");
+                row["calculatedAt"].as_str().is_some_and(|t| {
+                    t.parse::<chrono::DateTime<chrono::Utc>>().expect("time") == app.clock.now()
+                })
+            })
+        },
+    )
+    .await;
 }
 on_both_backends!(redis_going_away_under_load_costs_no_errors_and_l2_returns);
 
@@ -751,21 +731,14 @@ async fn operators_clear_the_cache_of_a_subject_through_every_layer(backend: Bac
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("cleared 10 stored result(s)"));
     // The running app drops its in-memory copy on the invalidation and recomputes.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    loop {
+    wait_until(Duration::from_secs(5), "a recomputed result", async || {
         let now: Value = get(&app, &learner, "learner", path)
             .await
             .json()
             .await
             .expect("json");
-        if now["cached"] == false {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "still served from a cache layer"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        now["cached"] == false
+    })
+    .await;
 }
 on_both_backends!(operators_clear_the_cache_of_a_subject_through_every_layer);

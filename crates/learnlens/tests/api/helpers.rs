@@ -285,6 +285,39 @@ impl Drop for TestApp {
     }
 }
 
+impl TestApp {
+    /// Waits (up to `within`) until job `id` has finished, and returns it.
+    pub async fn finished_job(&self, id: &str, within: Duration) -> learnlens::store::Job {
+        let mut job = None;
+        wait_until(within, &format!("job {id} to finish"), async || {
+            let j = self
+                .state
+                .store
+                .get_job(id)
+                .await
+                .expect("get")
+                .expect("exists");
+            let done = j.status.is_finished();
+            job = Some(j);
+            done
+        })
+        .await;
+        job.expect("polled at least once")
+    }
+}
+
+/// Polls `done` every 50 ms until it holds; fails the test after `within`.
+pub async fn wait_until(within: Duration, what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The fake clock's starting time.
 pub fn start_time() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0)

@@ -12,7 +12,7 @@ use learnlens::store::{JobStatus, NewJob};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, wait_until};
 use crate::on_both_backends;
 
 /// Counts how often each job's effect happened.
@@ -91,16 +91,6 @@ fn new_job(kind: &str, clock: &dyn Clock) -> NewJob {
     }
 }
 
-async fn wait_until(mut done: impl AsyncFnMut() -> bool) {
-    for _ in 0..300 {
-        if done().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("condition not reached in 15 s");
-}
-
 async fn every_job_takes_effect_exactly_once_with_four_workers(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -125,7 +115,7 @@ async fn every_job_takes_effect_exactly_once_with_four_workers(backend: Backend)
         );
     }
     let store = app.state.store.clone();
-    wait_until(async || {
+    wait_until(Duration::from_secs(15), "the jobs", async || {
         store.job_counts().await.expect("counts") == vec![(JobStatus::Completed, 200)]
     })
     .await;
@@ -163,7 +153,7 @@ async fn a_failing_job_makes_exactly_its_attempts_then_fails(backend: Backend) {
         .expect("enqueue")
         .id;
     let store = app.state.store.clone();
-    wait_until(async || {
+    wait_until(Duration::from_secs(15), "the jobs", async || {
         store
             .get_job(&id)
             .await
@@ -200,7 +190,7 @@ async fn a_running_job_stops_at_its_next_step_when_cancelled(backend: Backend) {
         .expect("enqueue")
         .id;
     let store = app.state.store.clone();
-    wait_until(async || {
+    wait_until(Duration::from_secs(15), "the jobs", async || {
         store
             .get_job(&id)
             .await
@@ -209,7 +199,7 @@ async fn a_running_job_stops_at_its_next_step_when_cancelled(backend: Backend) {
     })
     .await;
     store.cancel_job(&id, clock.now()).await.expect("cancel");
-    wait_until(async || {
+    wait_until(Duration::from_secs(15), "the jobs", async || {
         store
             .get_job(&id)
             .await
@@ -253,7 +243,7 @@ async fn shutdown_lets_running_jobs_finish_and_leaves_nothing_running(backend: B
         .expect("enqueue")
         .id;
     let store = app.state.store.clone();
-    wait_until(async || {
+    wait_until(Duration::from_secs(15), "the jobs", async || {
         store
             .get_job(&id)
             .await

@@ -89,24 +89,6 @@ async fn an_organisation_read_through_the_clients_is_the_generators_data_set(bac
 }
 on_both_backends!(an_organisation_read_through_the_clients_is_the_generators_data_set);
 
-async fn wait_for_job(app: &TestApp, id: &str, within: Duration) -> learnlens::store::Job {
-    let deadline = Instant::now() + within;
-    loop {
-        let job = app
-            .state
-            .store
-            .get_job(id)
-            .await
-            .expect("get")
-            .expect("exists");
-        if job.status.is_finished() {
-            return job;
-        }
-        assert!(Instant::now() < deadline, "job {id} still {:?}", job.status);
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn the_nightly_batch_stores_every_analytic_of_every_subject(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
@@ -126,7 +108,7 @@ async fn the_nightly_batch_stores_every_analytic_of_every_subject(backend: Backe
         })
         .await
         .expect("enqueue");
-    let done = wait_for_job(&app, &batch.id, Duration::from_secs(120)).await;
+    let done = app.finished_job(&batch.id, Duration::from_secs(120)).await;
     assert_eq!(done.status, JobStatus::Completed, "{:?}", done.error);
     assert_eq!(done.progress, 100);
     let children = app
@@ -345,7 +327,7 @@ async fn a_refresh_job_recomputes_the_subjects_analytics(backend: Backend) {
         .as_str()
         .expect("id")
         .to_owned();
-    let job = wait_for_job(&app, &id, Duration::from_secs(60)).await;
+    let job = app.finished_job(&id, Duration::from_secs(60)).await;
     assert_eq!(job.status, JobStatus::Completed, "{:?}", job.error);
     for name in ["learningCulture", "skillDemand", "orgPerformance"] {
         let row = app
