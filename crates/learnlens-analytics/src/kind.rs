@@ -10,6 +10,7 @@ use crate::comparison::peer_comparison;
 use crate::comparison::skill_demand::{self, DemandScope};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex};
+use crate::memo::CohortMemo;
 use crate::predictive::drop_off::{self, DropOffModel};
 use crate::predictive::{forecast, recommendations};
 use crate::{learner, org, trainer};
@@ -227,6 +228,21 @@ pub fn compute(
     cfg: &Config,
     models: Models<'_>,
 ) -> Result<serde_json::Value, serde_json::Error> {
+    compute_shared(kind, idx, subject, as_of, cfg, models, &CohortMemo::new())
+}
+
+/// [`compute`] with the cohort quantities several subjects (or kinds) share taken from (and
+/// added to) `memo` ([`CohortMemo`]); the same payload. Computing many subjects of one index
+/// at one `asOf` through one memo avoids rescanning each cohort per subject.
+pub fn compute_shared<'a>(
+    kind: AnalyticsKind,
+    idx: &DatasetIndex<'a>,
+    subject: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    models: Models<'_>,
+    memo: &CohortMemo<'a>,
+) -> Result<serde_json::Value, serde_json::Error> {
     use AnalyticsKind::*;
     let s = subject;
     match kind {
@@ -246,7 +262,7 @@ pub fn compute(
             serde_json::to_value(learner::performance::compute_indexed(idx, s, as_of, cfg))
         }
         ContentEffectiveness => {
-            serde_json::to_value(learner::content::compute_indexed(idx, s, as_of, cfg))
+            serde_json::to_value(learner::content::compute_shared(idx, s, as_of, cfg, memo))
         }
         CoursePerformance => serde_json::to_value(trainer::course_performance::compute_indexed(
             idx, s, as_of, cfg,
@@ -279,7 +295,7 @@ pub fn compute(
             serde_json::to_value(org::performance::compute_indexed(idx, s, as_of, cfg))
         }
         PeerComparison => {
-            serde_json::to_value(peer_comparison::compute_indexed(idx, s, as_of, cfg))
+            serde_json::to_value(peer_comparison::compute_shared(idx, s, as_of, cfg, memo))
         }
         SkillDemand => {
             let scope = if s == GLOBAL_SUBJECT {
@@ -300,7 +316,7 @@ pub fn compute(
         )),
         PerformanceForecast => serde_json::to_value(forecast::compute_indexed(idx, s, as_of, cfg)),
         Recommendations => {
-            serde_json::to_value(recommendations::compute_indexed(idx, s, as_of, cfg))
+            serde_json::to_value(recommendations::compute_shared(idx, s, as_of, cfg, memo))
         }
     }
 }

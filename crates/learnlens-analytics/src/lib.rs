@@ -17,7 +17,8 @@
 //! - [`predictive`]: the drop-off model (features, training, evaluation) and analytics 17–19
 //!   (dropOffRisk, performanceForecast, recommendations);
 //! - [`kind`]: the catalogue (name, route slug, role, subject) and [`kind::compute`], which
-//!   runs any analytic by kind;
+//!   runs any analytic by kind ([`kind::compute_shared`] through a [`memo::CohortMemo`]);
+//! - [`memo`]: the cohort quantities many subjects share, computed once per batch;
 //! - [`stats`]: the numerical library.
 
 pub mod common;
@@ -26,6 +27,7 @@ pub mod config;
 pub mod input;
 pub mod kind;
 pub mod learner;
+pub mod memo;
 pub mod org;
 pub mod predictive;
 pub mod stats;

@@ -60,6 +60,10 @@
 //!
 //! `n`: `metrics` (4), `released`, `suppressed`, `unavailable`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -67,9 +71,12 @@ use crate::common::{Header, Status};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex, User};
 use crate::learner::{engagement, mastery, performance, velocity};
+use crate::memo::{CohortMemo, remember};
 use crate::org::members;
 use crate::stats;
-use crate::stats::percentile::{PercentileKind, percentile_of_score};
+#[cfg(test)]
+use crate::stats::percentile::percentile_of_score;
+use crate::stats::percentile::{PercentileKind, percentile_of_sorted};
 
 /// The metrics compared, in payload order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -207,6 +214,39 @@ pub struct OrgSnapshot<'a> {
     day: DateTime<Utc>,
     /// Sorted by user id.
     members: Vec<Member<'a>>,
+    /// The values of each (cohort, metric) among the members, built when first asked for: a
+    /// member's cohorts are the same for every member of them.
+    groups: RefCell<HashMap<GroupKey, Option<Rc<GroupValues>>>>,
+}
+
+/// A cohort of one organisation (type and the shared job role or department) and a metric.
+type GroupKey = (CohortType, String, PeerMetric);
+
+/// One metric's values within one cohort, sorted, and their quartiles (type 7).
+#[derive(Debug)]
+struct GroupValues {
+    sorted: Vec<f64>,
+    p25: f64,
+    median: f64,
+    p75: f64,
+}
+
+impl GroupValues {
+    /// `None` for an empty group.
+    fn of(mut values: Vec<f64>) -> Option<Self> {
+        values.sort_by(f64::total_cmp);
+        let q = stats::quantiles_type7(&values, &[0.25, 0.5, 0.75])?;
+        Some(GroupValues {
+            p25: *q.first()?,
+            median: *q.get(1)?,
+            p75: *q.get(2)?,
+            sorted: values,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.sorted.len()
+    }
 }
 
 impl<'a> OrgSnapshot<'a> {
@@ -224,12 +264,22 @@ impl<'a> OrgSnapshot<'a> {
             org_id: org_id.to_owned(),
             day,
             members,
+            groups: RefCell::default(),
         }
     }
 
     /// The snapshot instant: 00:00 UTC of the requested `asOf`'s day.
     pub fn day(&self) -> DateTime<Utc> {
         self.day
+    }
+
+    /// `user`'s entry, when it is a member.
+    fn member(&self, user: &User) -> Option<&Member<'a>> {
+        let i = self
+            .members
+            .binary_search_by(|m| m.user.id.as_str().cmp(&user.id))
+            .ok()?;
+        self.members.get(i).filter(|m| std::ptr::eq(m.user, user))
     }
 }
 
@@ -255,7 +305,7 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> PeerComparison {
-    evaluate(idx, None, user_id, as_of, cfg).payload
+    evaluate(idx, None, user_id, as_of, cfg, false).payload
 }
 
 /// Computes peerComparison for `user_id` from a snapshot of the values of the learner's
@@ -267,7 +317,25 @@ pub fn compute_in_snapshot<'a>(
     user_id: &str,
     cfg: &Config,
 ) -> PeerComparison {
-    evaluate(idx, Some(snapshot), user_id, snapshot.day, cfg).payload
+    evaluate(idx, Some(snapshot), user_id, snapshot.day, cfg, false).payload
+}
+
+/// [`compute_indexed`] with the snapshot of the learner's organisation taken from (and added
+/// to) `memo`; the same payload.
+pub fn compute_shared<'a>(
+    idx: &DatasetIndex<'a>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'a>,
+) -> PeerComparison {
+    let Some(user) = idx.user(user_id) else {
+        return compute_indexed(idx, user_id, as_of, cfg);
+    };
+    let snapshot = remember(&memo.peer_snapshots, &user.org_id, || {
+        Rc::new(OrgSnapshot::new(idx, &user.org_id, as_of, cfg))
+    });
+    evaluate(idx, Some(&snapshot), user_id, as_of, cfg, false).payload
 }
 
 /// Who was in each cohort released for `user_id` at `as_of`, one entry per released metric
@@ -278,10 +346,10 @@ pub fn released_cohorts(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> Vec<ReleasedCohort> {
-    evaluate(idx, None, user_id, as_of, cfg).cohorts
+    evaluate(idx, None, user_id, as_of, cfg, true).cohorts
 }
 
-/// A payload and the membership of its released cohorts.
+/// A payload and, when asked for, the membership of its released cohorts.
 struct Evaluation {
     payload: PeerComparison,
     cohorts: Vec<ReleasedCohort>,
@@ -293,6 +361,7 @@ fn evaluate<'a>(
     user_id: &str,
     as_of: DateTime<Utc>,
     cfg: &Config,
+    export_cohorts: bool,
 ) -> Evaluation {
     let day = snapshot_day(as_of);
     let mut header = Header::new(day);
@@ -316,11 +385,8 @@ fn evaluate<'a>(
             &fresh
         }
     };
-    let pool = pool_of(idx, snapshot, subject, cfg);
-    let me = pool
-        .iter()
-        .find(|m| std::ptr::eq(m.user, subject))
-        .map_or([None; 4], |m| m.values);
+    let pool = Pool::of(idx, snapshot, subject, cfg);
+    let me = pool.subject_values();
 
     let k = usize::try_from(cfg.samples.k_anonymity.max(1)).unwrap_or(usize::MAX);
     let size_band = format!("≥{k}");
@@ -336,33 +402,31 @@ fn evaluate<'a>(
             }));
             continue;
         };
-        let released = choose_cohort(&pool, subject, metric, k).and_then(|(cohort_type, group)| {
-            let values: Vec<f64> = group
-                .iter()
-                .filter_map(|m| m.values[metric.slot()])
-                .collect();
-            let pr = percentile_of_score(&values, x, PercentileKind::Mean)?;
-            let q = stats::quantiles_type7(&values, &[0.25, 0.5, 0.75])?;
-            let (&p25, &median, &p75) = (q.first()?, q.get(1)?, q.get(2)?);
-            let row = ReleasedMetric {
-                name: metric,
-                value: x,
-                percentile: round_half_up(pr),
-                median,
-                p25,
-                p75,
-                cohort: CohortLabel {
-                    cohort_type,
-                    size_band: size_band.clone(),
-                },
-            };
-            Some((row, export(metric, cohort_type, &group)))
-        });
+        let released = pool
+            .choose_cohort(metric, k)
+            .and_then(|(cohort_type, group)| {
+                let pr = percentile_of_sorted(&group.sorted, x, PercentileKind::Mean)?;
+                let row = ReleasedMetric {
+                    name: metric,
+                    value: x,
+                    percentile: round_half_up(pr),
+                    median: group.median,
+                    p25: group.p25,
+                    p75: group.p75,
+                    cohort: CohortLabel {
+                        cohort_type,
+                        size_band: size_band.clone(),
+                    },
+                };
+                Some((row, cohort_type))
+            });
         match released {
-            Some((row, cohort)) => {
-                finest = Some(finest.map_or(cohort.cohort_type, |f| f.min(cohort.cohort_type)));
+            Some((row, cohort_type)) => {
+                finest = Some(finest.map_or(cohort_type, |f| f.min(cohort_type)));
                 rows.push(MetricRow::Released(row));
-                cohorts.push(cohort);
+                if export_cohorts {
+                    cohorts.push(pool.export(metric, cohort_type));
+                }
             }
             None => rows.push(MetricRow::Suppressed(SuppressedMetric {
                 name: metric,
@@ -423,21 +487,121 @@ fn values_of(
     ]
 }
 
-/// The snapshot's members plus the subject (computed here when it is not an active member).
-fn pool_of<'a>(
-    idx: &DatasetIndex<'a>,
-    snapshot: &OrgSnapshot<'a>,
+/// Whom the subject is compared with: the snapshot's members plus the subject (computed here
+/// when it is not an active member). When the subject is a member, its cohorts' values come
+/// from (and go to) the snapshot's group cache; otherwise they are built for this pool.
+struct Pool<'s, 'a> {
+    snapshot: &'s OrgSnapshot<'a>,
     subject: &'a User,
-    cfg: &Config,
-) -> Vec<Member<'a>> {
-    let mut pool = snapshot.members.clone();
-    if !pool.iter().any(|m| std::ptr::eq(m.user, subject)) {
-        pool.push(Member {
-            user: subject,
-            values: values_of(idx, &subject.id, snapshot.day, cfg),
-        });
+    /// The subject's values when it is not a member of the snapshot.
+    outsider: Option<[Option<f64>; 4]>,
+}
+
+impl<'s, 'a> Pool<'s, 'a> {
+    fn of(
+        idx: &DatasetIndex<'a>,
+        snapshot: &'s OrgSnapshot<'a>,
+        subject: &'a User,
+        cfg: &Config,
+    ) -> Self {
+        let outsider = snapshot
+            .member(subject)
+            .is_none()
+            .then(|| values_of(idx, &subject.id, snapshot.day, cfg));
+        Pool {
+            snapshot,
+            subject,
+            outsider,
+        }
     }
-    pool
+
+    fn subject_values(&self) -> [Option<f64>; 4] {
+        self.outsider
+            .or_else(|| self.snapshot.member(self.subject).map(|m| m.values))
+            .unwrap_or([None; 4])
+    }
+
+    /// Every member of the pool.
+    fn members(&self) -> impl Iterator<Item = Member<'a>> + '_ {
+        let outsider = self.outsider.map(|values| Member {
+            user: self.subject,
+            values,
+        });
+        self.snapshot.members.iter().copied().chain(outsider)
+    }
+
+    /// The members of the subject's cohort of this type with a value of `metric`.
+    fn group(&self, cohort_type: CohortType, metric: PeerMetric) -> Vec<Member<'a>> {
+        self.members()
+            .filter(|m| in_cohort(cohort_type, self.subject, m.user))
+            .filter(|m| m.values[metric.slot()].is_some())
+            .collect()
+    }
+
+    /// The values of `metric` in the subject's cohort of this type; `None` when it has none.
+    fn group_values(&self, cohort_type: CohortType, metric: PeerMetric) -> Option<Rc<GroupValues>> {
+        let build = || {
+            let values = self
+                .group(cohort_type, metric)
+                .iter()
+                .filter_map(|m| m.values[metric.slot()])
+                .collect();
+            GroupValues::of(values).map(Rc::new)
+        };
+        if self.outsider.is_some() {
+            return build();
+        }
+        let shared_by = match cohort_type {
+            CohortType::JobRole => self.subject.job_role_id.clone()?,
+            CohortType::Department => self.subject.department.clone()?,
+            CohortType::Organization => self.subject.org_id.clone(),
+        };
+        remember(
+            &self.snapshot.groups,
+            &(cohort_type, shared_by, metric),
+            build,
+        )
+    }
+
+    /// The first cohort of the chain whose members with a value number N ≥ k with N − 1 ≥ k,
+    /// and their values; `None` when no cohort qualifies.
+    fn choose_cohort(&self, metric: PeerMetric, k: usize) -> Option<(CohortType, Rc<GroupValues>)> {
+        [
+            CohortType::JobRole,
+            CohortType::Department,
+            CohortType::Organization,
+        ]
+        .into_iter()
+        .find_map(|cohort_type| {
+            let group = self.group_values(cohort_type, metric)?;
+            let n = group.len();
+            (n >= k && n.saturating_sub(1) >= k).then_some((cohort_type, group))
+        })
+    }
+
+    /// The k-anonymity export of a released cohort.
+    fn export(&self, metric: PeerMetric, cohort_type: CohortType) -> ReleasedCohort {
+        let mut members: Vec<CohortMember> = self
+            .group(cohort_type, metric)
+            .iter()
+            .map(|m| CohortMember {
+                user_id: m.user.id.clone(),
+                org_id: m.user.org_id.clone(),
+                job_role_id: (cohort_type == CohortType::JobRole)
+                    .then(|| m.user.job_role_id.clone())
+                    .flatten(),
+                department: (cohort_type == CohortType::Department)
+                    .then(|| m.user.department.clone())
+                    .flatten(),
+            })
+            .collect();
+        members.sort();
+        ReleasedCohort {
+            metric,
+            cohort_type,
+            members,
+        }
+    }
 }
 
 /// Whether `user` belongs to the subject's cohort of this type (same organisation implied:
@@ -451,54 +615,6 @@ fn in_cohort(cohort_type: CohortType, subject: &User, user: &User) -> bool {
             subject.department.is_some() && user.department == subject.department
         }
         CohortType::Organization => user.org_id == subject.org_id,
-    }
-}
-
-/// The first cohort of the chain whose members with a value number N ≥ k with N − 1 ≥ k,
-/// and those members; `None` when no cohort qualifies.
-fn choose_cohort<'p, 'a>(
-    pool: &'p [Member<'a>],
-    subject: &User,
-    metric: PeerMetric,
-    k: usize,
-) -> Option<(CohortType, Vec<&'p Member<'a>>)> {
-    [
-        CohortType::JobRole,
-        CohortType::Department,
-        CohortType::Organization,
-    ]
-    .into_iter()
-    .find_map(|cohort_type| {
-        let group: Vec<&Member<'a>> = pool
-            .iter()
-            .filter(|m| in_cohort(cohort_type, subject, m.user))
-            .filter(|m| m.values[metric.slot()].is_some())
-            .collect();
-        let n = group.len();
-        (n >= k && n.saturating_sub(1) >= k).then_some((cohort_type, group))
-    })
-}
-
-/// The k-anonymity export of a released cohort.
-fn export(metric: PeerMetric, cohort_type: CohortType, group: &[&Member<'_>]) -> ReleasedCohort {
-    let mut members: Vec<CohortMember> = group
-        .iter()
-        .map(|m| CohortMember {
-            user_id: m.user.id.clone(),
-            org_id: m.user.org_id.clone(),
-            job_role_id: (cohort_type == CohortType::JobRole)
-                .then(|| m.user.job_role_id.clone())
-                .flatten(),
-            department: (cohort_type == CohortType::Department)
-                .then(|| m.user.department.clone())
-                .flatten(),
-        })
-        .collect();
-    members.sort();
-    ReleasedCohort {
-        metric,
-        cohort_type,
-        members,
     }
 }
 

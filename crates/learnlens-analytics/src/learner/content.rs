@@ -60,7 +60,7 @@
 //! `n`: `events` (≤ asOf), `contentEvents` (on known items), `responses` (matched, ≤ asOf),
 //! `correctResponses`, `unmatchedResponses`, `itemStatsBelowMinN` (assessments).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,6 +69,7 @@ use super::responses::{attempts_until, distinct_skills, matched_responses};
 use crate::common::{Header, SessionRule, Status, time_on_task};
 use crate::config::Config;
 use crate::input::{Assessment, Attempt, ContentItem, ContentType, Dataset, DatasetIndex};
+use crate::memo::{CohortMemo, remember};
 use crate::stats;
 use crate::stats::item::{discrimination_index_at, point_biserial};
 
@@ -176,27 +177,18 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> ContentEffectiveness {
-    compute_shared(idx, user_id, as_of, cfg, &ItemStatsMemo::default())
+    compute_shared(idx, user_id, as_of, cfg, &CohortMemo::new())
 }
 
-/// The classical item statistics of each assessment, computed once and shared by every
-/// learner's contentEffectiveness (they are the same for all: every examinee's first attempt).
-/// A memo is valid for one index, one `asOf` and one configuration: a batch keeps one per
-/// organisation, as with peerComparison's snapshot.
-#[derive(Debug, Default)]
-pub struct ItemStatsMemo {
-    /// By assessment id: `None` when fewer examinees than `item_statistics_min_n`.
-    stats: std::cell::RefCell<HashMap<String, Option<Vec<ItemStats>>>>,
-}
-
-/// [`compute_indexed`] with the item statistics taken from (and added to) `memo`; the same
+/// [`compute_indexed`] with the item statistics of each assessment taken from (and added to)
+/// `memo` (they are the same for every learner: every examinee's first attempt); the same
 /// payload.
 pub fn compute_shared(
     idx: &DatasetIndex<'_>,
     user_id: &str,
     as_of: DateTime<Utc>,
     cfg: &Config,
-    memo: &ItemStatsMemo,
+    memo: &CohortMemo<'_>,
 ) -> ContentEffectiveness {
     let mut header = Header::new(as_of);
     let cc = &cfg.content;
@@ -319,11 +311,10 @@ pub fn compute_shared(
                 let Some(assessment) = idx.assessment(assessment_id) else {
                     continue;
                 };
-                let mut memo = memo.stats.borrow_mut();
-                let shared = memo.entry((*assessment_id).to_owned()).or_insert_with(|| {
+                let shared = remember(&memo.item_stats, *assessment_id, || {
                     let examinees = first_attempts(idx, assessment_id, as_of);
                     (examinees.len() >= min_n.max(1))
-                        .then(|| item_analysis(assessment, &examinees, cfg))
+                        .then(|| item_analysis(assessment, &examinees, cfg).into())
                 });
                 match shared {
                     Some(s) => stats.extend(s.iter().cloned()),

@@ -65,7 +65,8 @@
 //! `n`: `targets`, `gapSkills`, `catalogue`, `candidates`, `items`.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::Rc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,7 @@ use crate::config::Config;
 use crate::input::{ContentType, Course, Dataset, DatasetIndex, User, nonneg_finite};
 use crate::learner::content;
 use crate::learner::skill_gap::{SkillGap, UserTargets, user_targets};
+use crate::memo::{CohortMemo, remember};
 use crate::stats;
 use crate::trainer::{course_outcomes, course_pairs};
 
@@ -148,6 +150,18 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> Recommendations {
+    compute_shared(idx, user_id, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with each course's gain and completion outcome, and the learner's best
+/// content type's item statistics, taken from (and added to) `memo`; the same payload.
+pub fn compute_shared<'a>(
+    idx: &DatasetIndex<'a>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'a>,
+) -> Recommendations {
     let mut header = Header::new(as_of);
     let Some(user) = idx.user(user_id).filter(|u| u.created_at <= as_of) else {
         header.status = Status::InsufficientData;
@@ -179,23 +193,44 @@ pub fn compute_indexed(
     let open_gaps = !gaps.is_empty() && total_priority > 0.0;
     header.set_n("gapSkills", gaps.len());
 
-    let catalogue = catalogue(idx, user);
-    header.set_n("catalogue", catalogue.len());
-    if catalogue.is_empty() {
+    let catalogue = remember(&memo.catalogues, &user.org_id, || {
+        Rc::new(Catalogue::of(idx, &user.org_id, as_of))
+    });
+    header.set_n("catalogue", catalogue.courses.len());
+    if catalogue.courses.is_empty() {
         header.add_reason("empty_catalogue");
         header.set_n("candidates", 0);
         header.set_n("items", 0);
         return empty(header);
     }
-    let gains = CatalogueGains::of(idx, &catalogue, as_of);
-    let best_type = content::compute_indexed(idx, user_id, as_of, cfg).best_type;
+    let gains = &catalogue.gains;
+    let best_type = content::compute_shared(idx, user_id, as_of, cfg, memo).best_type;
     let bonus = Some(cfg.recommendations.best_type_bonus)
         .filter(|b| b.is_finite() && *b > 0.0)
         .unwrap_or(1.0);
     let prior_weight = cfg.recommendations.effectiveness_prior_weight;
 
+    // The courses teaching a gap skill (or, without open gaps, a target skill): no other
+    // course can be a candidate.
+    let wanted: Vec<&str> = if open_gaps {
+        gaps.keys().copied().collect()
+    } else {
+        rows.iter().map(|r| r.skill_id.as_str()).collect()
+    };
+    let mut teaching: Vec<usize> = wanted
+        .iter()
+        .filter_map(|s| catalogue.by_skill.get(s))
+        .flatten()
+        .copied()
+        .collect();
+    teaching.sort_unstable();
+    teaching.dedup();
+
     let mut candidates = Vec::new();
-    for course in &catalogue {
+    for course in teaching
+        .into_iter()
+        .filter_map(|i| catalogue.courses.get(i))
+    {
         if completed(idx, user, course, as_of) {
             continue;
         }
@@ -217,8 +252,12 @@ pub fn compute_indexed(
                     .then_with(|| a.skill_id.cmp(&b.skill_id))
             });
         }
-        let (effectiveness, evidence) = gains.effectiveness(idx, course, as_of, prior_weight, cfg);
-        let best_type_bonus = best_type.is_some() && dominant_type(idx, course) == best_type;
+        let (effectiveness, evidence) =
+            gains.effectiveness(idx, course, as_of, prior_weight, cfg, memo);
+        let best_type_bonus = best_type.is_some()
+            && remember(&memo.dominant_type, &course.id, || {
+                dominant_type(idx, course)
+            }) == best_type;
         let factor = if best_type_bonus { bonus } else { 1.0 };
         let base = 0.5 + 0.5 * effectiveness.unwrap_or(0.0);
         let relevance = open_gaps.then(|| {
@@ -328,19 +367,53 @@ fn duration_key(course: &Course) -> f64 {
 }
 
 /// The learner's catalogue: the organisation's courses and the global ones, by id.
-fn catalogue<'a>(idx: &DatasetIndex<'a>, user: &User) -> Vec<&'a Course> {
-    let mut courses: Vec<&'a Course> = idx
-        .dataset()
-        .courses
-        .iter()
-        .filter(|c| c.org_id.as_ref().is_none_or(|o| *o == user.org_id))
-        .filter(|c| {
-            idx.course(&c.id)
-                .is_some_and(|first| std::ptr::eq(first, *c))
-        })
-        .collect();
-    courses.sort_by(|a, b| a.id.cmp(&b.id));
-    courses
+/// An organisation's catalogue: its own courses and the global ones (first record of each
+/// id, in id order), which of them teach each skill, and their gains. The same for every
+/// learner of the organisation, so a batch builds it once ([`CohortMemo`]).
+pub(crate) struct Catalogue<'a> {
+    courses: Vec<&'a Course>,
+    /// Skill id → positions in `courses`.
+    by_skill: HashMap<&'a str, Vec<usize>>,
+    gains: CatalogueGains,
+}
+
+impl<'a> Catalogue<'a> {
+    fn of(idx: &DatasetIndex<'a>, org_id: &str, as_of: DateTime<Utc>) -> Self {
+        let mut courses: Vec<&'a Course> = idx
+            .dataset()
+            .courses
+            .iter()
+            .filter(|c| c.org_id.as_ref().is_none_or(|o| o == org_id))
+            .filter(|c| {
+                idx.course(&c.id)
+                    .is_some_and(|first| std::ptr::eq(first, *c))
+            })
+            .collect();
+        courses.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut by_skill: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, course) in courses.iter().enumerate() {
+            for s in &course.skills {
+                let at = by_skill.entry(s.skill_id.as_str()).or_default();
+                if at.last() != Some(&i) {
+                    at.push(i);
+                }
+            }
+        }
+        let gains = CatalogueGains::of(idx, &courses, as_of);
+        Catalogue {
+            courses,
+            by_skill,
+            gains,
+        }
+    }
+}
+
+impl std::fmt::Debug for Catalogue<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Catalogue")
+            .field("courses", &self.courses.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether the learner completed the course by `as_of` (an enrollment that does not exist yet
@@ -433,6 +506,7 @@ impl CatalogueGains {
         as_of: DateTime<Utc>,
         prior_weight: f64,
         cfg: &Config,
+        memo: &CohortMemo<'_>,
     ) -> (Option<f64>, Evidence) {
         if let (Some(&(g, n)), Some(m)) = (self.by_course.get(&course.id), self.mean) {
             // (C·m + n·g)/(C + n): the weighted mean of m (weight C) and g (weight n).
@@ -441,14 +515,13 @@ impl CatalogueGains {
                 return (Some(e.clamp(0.0, 1.0)), Evidence::Gain);
             }
         }
-        let outcomes = course_outcomes(idx, course, as_of, cfg);
-        if let (Some(rate), Some(score)) =
-            (outcomes.completion_rate(cfg), outcomes.mean_final_score())
-        {
-            return (
-                Some((rate.value * score).clamp(0.0, 1.0)),
-                Evidence::Completion,
-            );
+        let completion = remember(&memo.course_completion, &course.id, || {
+            let outcomes = course_outcomes(idx, course, as_of, cfg);
+            let rate = outcomes.completion_rate(cfg)?;
+            Some((rate.value * outcomes.mean_final_score()?).clamp(0.0, 1.0))
+        });
+        if let Some(e) = completion {
+            return (Some(e), Evidence::Completion);
         }
         match self.mean {
             Some(m) => (Some(m), Evidence::CatalogueMean),

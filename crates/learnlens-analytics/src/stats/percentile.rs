@@ -32,16 +32,33 @@ pub fn percentile_of_score(cohort: &[f64], score: f64, kind: PercentileKind) -> 
     if !super::all_finite(cohort) || !score.is_finite() {
         return None;
     }
-    let n = cohort.len() as f64;
     let left = cohort.iter().filter(|&&a| a < score).count();
     let right = cohort.iter().filter(|&&a| a <= score).count();
-    let pct = match kind {
+    Some(from_counts(left, right, cohort.len(), kind))
+}
+
+/// [`percentile_of_score`] over a cohort already sorted by `f64::total_cmp`, in O(log n):
+/// the same counts by binary search, the same value. (Sorted that way, a non-finite value
+/// sits at one of the ends, so the ends alone are checked.)
+pub fn percentile_of_sorted(sorted: &[f64], score: f64, kind: PercentileKind) -> Option<f64> {
+    let ends_finite = matches!((sorted.first(), sorted.last()), (Some(a), Some(b)) if a.is_finite() && b.is_finite());
+    if !ends_finite || !score.is_finite() {
+        return None;
+    }
+    let left = sorted.partition_point(|&a| a < score);
+    let right = sorted.partition_point(|&a| a <= score);
+    Some(from_counts(left, right, sorted.len(), kind))
+}
+
+/// The rank from L = #(a < score), R = #(a ≤ score) and n (see [`percentile_of_score`]).
+fn from_counts(left: usize, right: usize, n: usize, kind: PercentileKind) -> f64 {
+    let n = n as f64;
+    match kind {
         PercentileKind::Strict => left as f64 * (100.0 / n),
         PercentileKind::Weak => right as f64 * (100.0 / n),
         PercentileKind::Mean => (left + right) as f64 * (50.0 / n),
         PercentileKind::Rank => (left + right + usize::from(left < right)) as f64 * (50.0 / n),
-    };
-    Some(pct)
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +106,19 @@ mod tests {
                 prop_assert!(ok_opt(p));
                 // scipy's n·(100/n) can round to 100.00000000000001; the formula is kept identical.
                 prop_assert!(p.is_none_or(|p| (0.0..=100.0 + 1e-12).contains(&p)));
+            }
+        }
+
+        #[test]
+        fn the_sorted_cohort_gives_the_same_rank(x in finite_vec(12), pick in any::<prop::sample::Index>(), s in any_finite()) {
+            let mut sorted = x.clone();
+            sorted.sort_by(f64::total_cmp);
+            // Scores from the cohort (ties) and anywhere else.
+            let tie = x.get(pick.index(x.len().max(1))).copied();
+            for score in [Some(s), tie].into_iter().flatten() {
+                for kind in [PercentileKind::Mean, PercentileKind::Weak, PercentileKind::Strict, PercentileKind::Rank] {
+                    prop_assert_eq!(percentile_of_sorted(&sorted, score, kind), percentile_of_score(&x, score, kind));
+                }
             }
         }
     }

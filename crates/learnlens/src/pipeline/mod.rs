@@ -17,17 +17,16 @@
 pub mod batch;
 pub mod read;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
-use learnlens_analytics::comparison::peer_comparison::{self, OrgSnapshot};
 use learnlens_analytics::input::{
     ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, JobRole,
     Organization, Skill, User, UserSkill,
 };
 use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
-use learnlens_analytics::learner::content;
+use learnlens_analytics::memo::CohortMemo;
 use learnlens_analytics::predictive::{drop_off, features};
 use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
 use serde::Serialize;
@@ -308,8 +307,9 @@ pub fn compute(
     };
     let data_quality = quality.to_json();
     let expires_at = expiry(now, quality, fallback_ttl_secs);
-    let mut snapshots: HashMap<String, OrgSnapshot<'_>> = HashMap::new();
-    let item_stats = content::ItemStatsMemo::default();
+    // One memo for the whole computation: a cohort's shared quantities (item statistics,
+    // course gains, peer snapshots) are computed once, not once per subject.
+    let memo = CohortMemo::new();
     let mut rows = Vec::new();
     for &k in &kinds {
         let subjects: Vec<String> = match &selection.subject {
@@ -320,23 +320,7 @@ pub fn compute(
                 .collect(),
         };
         for subject in subjects {
-            let data = match (k, idx.user(&subject)) {
-                // The organisation's values are computed once and shared by its members'
-                // comparisons (the same payload as computing each alone).
-                (AnalyticsKind::PeerComparison, Some(user)) => {
-                    let snapshot = snapshots
-                        .entry(user.org_id.clone())
-                        .or_insert_with(|| OrgSnapshot::new(&idx, &user.org_id, as_of, cfg));
-                    serde_json::to_value(peer_comparison::compute_in_snapshot(
-                        &idx, snapshot, &subject, cfg,
-                    ))?
-                }
-                // Likewise the item statistics of each assessment.
-                (AnalyticsKind::ContentEffectiveness, _) => serde_json::to_value(
-                    content::compute_shared(&idx, &subject, as_of, cfg, &item_stats),
-                )?,
-                _ => kind::compute(k, &idx, &subject, as_of, cfg, models)?,
-            };
+            let data = kind::compute_shared(k, &idx, &subject, as_of, cfg, models, &memo)?;
             rows.push(AnalyticsRow {
                 role: stored_role(k, &subject).to_owned(),
                 subject_id: subject,

@@ -1,5 +1,7 @@
 //! Cache layer 3: the latest result of each analytic per (subject, role, type).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
@@ -43,29 +45,47 @@ impl From<Row> for AnalyticsRow {
     }
 }
 
+/// Rows per INSERT: 7 parameters each, well under SQLite's 32,766 and PostgreSQL's 65,535.
+const UPSERT_CHUNK: usize = 500;
+
 impl Store {
-    /// Inserts or replaces results, all in one transaction.
+    /// Inserts or replaces results, all in one transaction, [`UPSERT_CHUNK`] rows per
+    /// statement (a batch writes hundreds of thousands). When a key occurs twice, the later
+    /// row wins.
     pub async fn upsert_analytics(&self, rows: &[AnalyticsRow]) -> StoreResult<()> {
+        // One statement may not touch a key twice (PostgreSQL refuses it): keep the last.
+        let mut last: HashMap<(&str, &str, &str), usize> = HashMap::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            last.insert((&r.subject_id, &r.role, &r.analytics_type), i);
+        }
+        let unique: Vec<&AnalyticsRow> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(&(&*r.subject_id, &*r.role, &*r.analytics_type)) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
         on_pool!(self, pool => {
             let mut tx = pool.begin().await?;
-            for r in rows {
-                sqlx::query(
+            for chunk in unique.chunks(UPSERT_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO analytics_results
-                        (subject_id, role, analytics_type, data, data_quality, calculated_at, expires_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)
-                     ON CONFLICT (subject_id, role, analytics_type) DO UPDATE SET
+                        (subject_id, role, analytics_type, data, data_quality, calculated_at, expires_at) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(&r.subject_id)
+                        .push_bind(&r.role)
+                        .push_bind(&r.analytics_type)
+                        .push_bind(Json(&r.data))
+                        .push_bind(Json(&r.data_quality))
+                        .push_bind(DbTime::from(r.calculated_at))
+                        .push_bind(DbTime::from(r.expires_at));
+                });
+                q.push(
+                    " ON CONFLICT (subject_id, role, analytics_type) DO UPDATE SET
                         data = excluded.data, data_quality = excluded.data_quality,
                         calculated_at = excluded.calculated_at, expires_at = excluded.expires_at",
-                )
-                .bind(&r.subject_id)
-                .bind(&r.role)
-                .bind(&r.analytics_type)
-                .bind(Json(&r.data))
-                .bind(Json(&r.data_quality))
-                .bind(DbTime::from(r.calculated_at))
-                .bind(DbTime::from(r.expires_at))
-                .execute(&mut *tx)
-                .await?;
+                );
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

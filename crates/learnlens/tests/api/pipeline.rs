@@ -522,9 +522,11 @@ fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
 }
 
 #[test]
-fn shared_item_statistics_give_every_learner_the_payload_computed_alone() {
-    use learnlens_analytics::learner::content;
-    // `small`: enough examinees per assessment for item statistics (the demo world has too few).
+fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
+    use learnlens_analytics::kind::Models;
+    use learnlens_analytics::memo::CohortMemo;
+    // `small`: enough examinees per assessment for item statistics (the demo world has too
+    // few), and courses with pre/post pairs for the recommendations' gains.
     let generator = Generator::new(Size::Small, DEFAULT_SEED);
     let org = generator
         .org_ids()
@@ -535,20 +537,44 @@ fn shared_item_statistics_give_every_learner_the_payload_computed_alone() {
     let idx = learnlens_analytics::DatasetIndex::new(&data);
     let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
     let cfg = learnlens_analytics::Config::default();
-    let memo = content::ItemStatsMemo::default();
-    let mut with_stats = 0;
-    for learner in kind::subjects(&data, AnalyticsKind::ContentEffectiveness)
+    // One memo across kinds and subjects, as the pipeline keeps it.
+    let memo = CohortMemo::new();
+    let shared_kinds = [
+        AnalyticsKind::ContentEffectiveness,
+        AnalyticsKind::PeerComparison,
+        AnalyticsKind::Recommendations,
+    ];
+    let learners: Vec<String> = kind::subjects(&data, AnalyticsKind::Recommendations)
         .into_iter()
-        .take(300)
-    {
-        let shared = content::compute_shared(&idx, &learner, as_of, &cfg, &memo);
-        let alone = content::compute_indexed(&idx, &learner, as_of, &cfg);
-        with_stats += shared
-            .items
-            .iter()
-            .filter(|i| i.item_stats.is_some())
-            .count();
-        assert_eq!(shared, alone, "{learner}");
+        .take(80)
+        .collect();
+    let (mut with_item_stats, mut released, mut with_gain) = (0, 0, 0);
+    for learner in &learners {
+        for k in shared_kinds {
+            let shared =
+                kind::compute_shared(k, &idx, learner, as_of, &cfg, Models::default(), &memo)
+                    .expect("payload");
+            let alone =
+                kind::compute(k, &idx, learner, as_of, &cfg, Models::default()).expect("payload");
+            assert_eq!(shared, alone, "{} of {learner}", k.name());
+            let items = shared["items"].as_array().cloned().unwrap_or_default();
+            match k {
+                AnalyticsKind::ContentEffectiveness => {
+                    with_item_stats += items.iter().filter(|i| !i["itemStats"].is_null()).count();
+                }
+                AnalyticsKind::PeerComparison => {
+                    released += shared["metrics"]
+                        .as_array()
+                        .map_or(0, |m| m.iter().filter(|m| m["percentile"].is_u64()).count());
+                }
+                _ => with_gain += items.iter().filter(|i| i["evidence"] == "gain").count(),
+            }
+        }
     }
-    assert!(with_stats > 0, "some items have statistics to share");
+    assert!(with_item_stats > 0, "some items have statistics to share");
+    assert!(released > 0, "some peer metrics are released");
+    assert!(
+        with_gain > 0,
+        "some recommendations rest on a shared course gain"
+    );
 }

@@ -159,6 +159,47 @@ async fn refresh_rotation_is_a_compare_and_swap(backend: Backend) {
 }
 on_both_backends!(refresh_rotation_is_a_compare_and_swap);
 
+/// The batch writes an organisation's results in one call: more rows than one statement takes,
+/// and a key twice in one call keeps the later row.
+async fn a_bulk_upsert_spans_statements_and_keeps_the_last_row_of_a_key(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let row = |subject: String, v: usize| AnalyticsRow {
+        subject_id: subject,
+        role: "learner".into(),
+        analytics_type: "engagementScore".into(),
+        data: json!({"status": "ok", "value": v}),
+        data_quality: json!({"degraded": false}),
+        calculated_at: now,
+        expires_at: now + TimeDelta::hours(6),
+    };
+    let mut rows: Vec<AnalyticsRow> = (0..1_234).map(|i| row(format!("u{i:04}"), i)).collect();
+    rows.push(row("u0007".into(), 99_999));
+    store.upsert_analytics(&rows).await.expect("bulk upsert");
+    for (subject, want) in [
+        ("u0000", 0),
+        ("u0007", 99_999),
+        ("u0600", 600),
+        ("u1233", 1_233),
+    ] {
+        let got = store
+            .get_analytics(subject, "learner", "engagementScore")
+            .await
+            .expect("read")
+            .expect("row");
+        assert_eq!(got.data["value"], want, "{subject}");
+    }
+    assert_eq!(
+        store.delete_analytics(None).await.expect("delete all"),
+        1_234,
+        "one row per key"
+    );
+}
+on_both_backends!(a_bulk_upsert_spans_statements_and_keeps_the_last_row_of_a_key);
+
 async fn analytics_results_upsert_by_subject_role_and_type(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;

@@ -1,0 +1,71 @@
+//! [`CohortMemo`]: the quantities of a whole cohort that many subjects' analytics read,
+//! computed once and shared instead of once per subject.
+//!
+//! Without it a batch is quadratic in an organisation's size: every learner's
+//! recommendations would scan every enrolled learner of every catalogue course (pre/post
+//! gains, completion outcomes), every learner's contentEffectiveness every examinee of every
+//! assessment, every learner's peerComparison every member of the organisation.
+//!
+//! What is shared:
+//! - the classical item statistics of each assessment (contentEffectiveness, and through it
+//!   the best content type of recommendations);
+//! - each organisation's catalogue with its courses' pre/post gains, and each course's
+//!   completion-based effectiveness and dominant content type (recommendations);
+//! - each organisation's peerComparison snapshot.
+//!
+//! Invariant: a memo is valid for one index, one `asOf` and one configuration — a batch keeps
+//! one per organisation's computation, a cold read one per subject — and a payload computed
+//! through it equals the payload computed alone (tested in each analytic).
+
+use std::borrow::Borrow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::rc::Rc;
+
+use crate::comparison::peer_comparison::OrgSnapshot;
+use crate::input::ContentType;
+use crate::learner::content::ItemStats;
+use crate::predictive::recommendations::Catalogue;
+
+/// See the module documentation. Single-threaded: one computation owns it.
+#[derive(Debug, Default)]
+pub struct CohortMemo<'a> {
+    /// By assessment id: `None` when fewer examinees than `item_statistics_min_n`.
+    pub(crate) item_stats: RefCell<HashMap<String, Option<Rc<[ItemStats]>>>>,
+    /// By organisation id: the recommendations' catalogue with each course's gain.
+    pub(crate) catalogues: RefCell<HashMap<String, Rc<Catalogue<'a>>>>,
+    /// By course id: completion rate × mean final score, when both exist.
+    pub(crate) course_completion: RefCell<HashMap<String, Option<f64>>>,
+    /// By course id: the content type with the most expected time.
+    pub(crate) dominant_type: RefCell<HashMap<String, Option<ContentType>>>,
+    /// By organisation id.
+    pub(crate) peer_snapshots: RefCell<HashMap<String, Rc<OrgSnapshot<'a>>>>,
+}
+
+impl CohortMemo<'_> {
+    /// An empty memo.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+/// The value under `key` in `map`, computed by `make` the first time. `make` may use the
+/// memo itself: no borrow is held while it runs.
+pub(crate) fn remember<K, Q, T>(
+    map: &RefCell<HashMap<K, T>>,
+    key: &Q,
+    make: impl FnOnce() -> T,
+) -> T
+where
+    K: Borrow<Q> + Hash + Eq,
+    Q: ToOwned<Owned = K> + Hash + Eq + ?Sized,
+    T: Clone,
+{
+    if let Some(v) = map.borrow().get(key) {
+        return v.clone();
+    }
+    let v = make();
+    map.borrow_mut().insert(key.to_owned(), v.clone());
+    v
+}
