@@ -74,7 +74,9 @@ pub struct Envelope {
     pub requires_refresh: bool,
     pub last_updated: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    pub data_quality: DataQuality,
+    /// As the pipeline stored it with the result (served as stored, bytes copied).
+    #[schema(value_type = DataQuality)]
+    pub data_quality: Box<serde_json::value::RawValue>,
 }
 
 /// All analytics of a role in one response.
@@ -160,16 +162,6 @@ impl From<ReadError> for ApiError {
 
 fn envelope(served: &Served) -> Envelope {
     let row = &served.row;
-    let data_quality = serde_json::from_value(row.data_quality.clone()).unwrap_or(DataQuality {
-        degraded: true,
-        sources: SourcesQuality {
-            directory: None,
-            courses: None,
-            assessments: None,
-            skills: None,
-            activity: None,
-        },
-    });
     Envelope {
         data: row.data.clone(),
         cached: served.layer.is_some(),
@@ -177,7 +169,7 @@ fn envelope(served: &Served) -> Envelope {
         requires_refresh: served.stale,
         last_updated: row.calculated_at,
         expires_at: row.expires_at,
-        data_quality,
+        data_quality: row.data_quality.clone(),
     }
 }
 

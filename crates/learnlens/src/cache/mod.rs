@@ -85,21 +85,22 @@ pub struct Cached {
     pub role: String,
     pub analytics_type: String,
     pub data: Box<RawValue>,
-    pub data_quality: serde_json::Value,
+    pub data_quality: Box<RawValue>,
     pub calculated_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
 
 impl Cached {
     pub fn from_row(row: &AnalyticsRow) -> Cached {
-        let data = serde_json::value::to_raw_value(&row.data)
-            .unwrap_or_else(|_| RawValue::NULL.to_owned());
+        let raw = |v: &serde_json::Value| {
+            serde_json::value::to_raw_value(v).unwrap_or_else(|_| RawValue::NULL.to_owned())
+        };
         Cached {
             subject_id: row.subject_id.clone(),
             role: row.role.clone(),
             analytics_type: row.analytics_type.clone(),
-            data,
-            data_quality: row.data_quality.clone(),
+            data: raw(&row.data),
+            data_quality: raw(&row.data_quality),
             calculated_at: row.calculated_at,
             expires_at: row.expires_at,
         }
