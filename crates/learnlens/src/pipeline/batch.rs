@@ -40,6 +40,9 @@ pub const MAX_ATTEMPTS: i32 = 3;
 /// How often a batch looks at its children.
 const CHILD_POLL: Duration = Duration::from_secs(1);
 
+/// Results written per store transaction by an organisation's job.
+const WRITE_CHUNK: usize = 5_000;
+
 /// What the pipeline's jobs and the API's read path share.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -52,6 +55,8 @@ pub struct Pipeline {
     pub fallback_ttl_secs: u64,
     /// Cold computes in progress (single flight), see `read.rs`.
     pub in_flight: super::read::InFlight,
+    /// Stale results whose refresh was queued, see `read.rs`.
+    pub recently_queued: super::read::RecentlyQueued,
     /// Cold computes run by this process (also `learnlens_cold_computes_total`).
     pub cold_computes: Arc<std::sync::atomic::AtomicU64>,
 }
@@ -106,11 +111,18 @@ impl Pipeline {
             ctx.checkpoint()?;
             ctx.progress(90).await?;
         }
-        self.cache.put(&rows).await?;
+        let results = rows.len() as u64;
+        // Written WRITE_CHUNK rows at a time, each chunk dropped once written, so that the
+        // layers' copies of an organisation's results are never all in memory at once.
+        let mut rows = rows;
+        while !rows.is_empty() {
+            let chunk = rows.split_off(rows.len().saturating_sub(WRITE_CHUNK));
+            self.cache.put(&chunk).await?;
+        }
         Ok(OrgRun {
             learners,
             statements,
-            results: rows.len() as u64,
+            results,
         })
     }
 
