@@ -115,6 +115,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         analytics: Arc::new(config.analytics.clone()),
         fallback_ttl_secs: config.sources.fallback_ttl_secs,
         in_flight: pipeline::read::in_flight(),
+        recently_queued: pipeline::read::recently_queued(),
         cold_computes: Arc::default(),
     };
     let jobs = jobs::Runtime::new(

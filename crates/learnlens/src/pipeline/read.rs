@@ -4,7 +4,8 @@
 //! number of concurrent misses on one subject and role compute once.
 //!
 //! A result past its expiry is served with `stale` and a deduplicated refresh job is queued
-//! (singleton `refresh:{role}:{subject}`), so stale data is served rather than nothing.
+//! (singleton `refresh:{role}:{subject}`; asked once per stale version, see
+//! [`RecentlyQueued`]), so stale data is served rather than nothing.
 //! Authorization is the caller's business and happens before this is called.
 
 use std::sync::Arc;
@@ -55,6 +56,24 @@ pub fn in_flight() -> InFlight {
         .build()
 }
 
+/// Stale results whose refresh this process has queued, by role, subject and the stale
+/// result's `calculated_at`: a stale result is read many times until its refresh lands, and
+/// only the first read asks the queue (a database write; the queue's singleton key
+/// deduplicates across replicas). A refreshed result has a new `calculated_at`, so its own
+/// staleness queues again; an entry lives `REQUEUE_AFTER`, after which a refresh that never
+/// landed (failed, cancelled) is queued again.
+pub type RecentlyQueued = moka::sync::Cache<String, ()>;
+
+/// See [`RecentlyQueued`].
+const REQUEUE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+pub fn recently_queued() -> RecentlyQueued {
+    moka::sync::Cache::builder()
+        .max_capacity(100_000)
+        .time_to_live(REQUEUE_AFTER)
+        .build()
+}
+
 impl Pipeline {
     /// The result of `kind` for `subject` (in the role its subject has).
     pub async fn read(
@@ -69,7 +88,7 @@ impl Pipeline {
         if let Some((row, layer)) = self.cache.get(&key, parts).await? {
             let stale = Cache::is_stale(&row, self.clock.now());
             if stale {
-                self.queue_refresh(jobs, role, subject).await;
+                self.queue_refresh(jobs, role, subject, &row).await;
             }
             return Ok(Served {
                 row,
@@ -153,8 +172,16 @@ impl Pipeline {
     }
 
     /// Queues one refresh of a stale subject (deduplicated by its singleton key); a failure
-    /// is logged, the stale answer is served anyway.
-    async fn queue_refresh(&self, jobs: &Runtime, role: &str, subject: &str) {
+    /// is logged, the stale answer is served anyway. Once queued for this version of the
+    /// result (`stale.calculated_at`), later stale reads of it skip the queue.
+    async fn queue_refresh(&self, jobs: &Runtime, role: &str, subject: &str, stale: &Cached) {
+        let memo = format!(
+            "{role}:{subject}:{}",
+            stale.calculated_at.timestamp_micros()
+        );
+        if self.recently_queued.contains_key(&memo) {
+            return;
+        }
         let payload = RefreshPayload {
             subject_id: subject.to_owned(),
             role: role.to_owned(),
@@ -172,8 +199,11 @@ impl Pipeline {
             max_attempts: MAX_ATTEMPTS,
             run_at: self.clock.now(),
         };
-        if let Err(e) = jobs.enqueue(&job).await {
-            tracing::warn!(error = %e, subject, role, "queueing the refresh of a stale result failed");
+        match jobs.enqueue(&job).await {
+            Ok(_) => self.recently_queued.insert(memo, ()),
+            Err(e) => {
+                tracing::warn!(error = %e, subject, role, "queueing the refresh of a stale result failed");
+            }
         }
     }
 }

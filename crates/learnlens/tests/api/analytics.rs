@@ -225,6 +225,33 @@ async fn results_are_cached_then_stale_with_one_refresh_queued(backend: Backend)
         .filter(|j| j.singleton_key.as_deref() == Some("refresh:learner:demo-learner"))
         .collect();
     assert_eq!(refreshes.len(), 1, "one deduplicated refresh: {queued:?}");
+
+    // Further stale reads of the same results do not ask the queue again: with the refresh
+    // cancelled behind the process's back, nothing is queued anew.
+    let refresh_id = refreshes[0].id.clone();
+    app.state
+        .store
+        .cancel_job(&refresh_id, app.clock.now())
+        .await
+        .expect("cancel");
+    let later: Value = get(&app, &token, "learner", path)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(later["stale"], true);
+    let queued = app
+        .state
+        .store
+        .list_jobs(Some(learnlens::store::JobStatus::Queued), 100)
+        .await
+        .expect("jobs");
+    assert!(
+        queued
+            .iter()
+            .all(|j| j.singleton_key.as_deref() != Some("refresh:learner:demo-learner")),
+        "the stale version's refresh was queued once: {queued:?}"
+    );
 }
 on_both_backends!(results_are_cached_then_stale_with_one_refresh_queued);
 
