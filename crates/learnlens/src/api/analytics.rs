@@ -223,7 +223,8 @@ async fn serve_one(
 }
 
 /// The trainer's courses in which the learner is actively enrolled (the policy's
-/// `trainer_courses`). Read from the catalog, with its fallbacks.
+/// `trainer_courses`). Read from the catalog (the trainer's courses and the learner's
+/// enrolments, concurrently), with its fallbacks.
 async fn shared_courses(
     state: &AppState,
     trainer: &str,
@@ -237,17 +238,15 @@ async fn shared_courses(
         SourceError::Unavailable { .. } => ApiError::Unavailable,
         other => ApiError::Internal(other.into()),
     };
-    let courses = catalog
-        .list::<Course>("courses", &[("trainerId", trainer)])
-        .await
-        .map_err(source_error)?
-        .value;
+    // The two reads are independent: both at once.
+    let (by_trainer, by_learner) = ([("trainerId", trainer)], [("userId", learner)]);
+    let (courses, enrollments) = tokio::try_join!(
+        catalog.list::<Course>("courses", &by_trainer),
+        catalog.list::<Enrollment>("enrollments", &by_learner),
+    )
+    .map_err(source_error)?;
+    let (courses, enrollments) = (courses.value, enrollments.value);
     let taught: HashSet<&str> = courses.iter().map(|c| c.id.as_str()).collect();
-    let enrollments = catalog
-        .list::<Enrollment>("enrollments", &[("userId", learner)])
-        .await
-        .map_err(source_error)?
-        .value;
     let now = state.clock.now();
     let mut shared: Vec<String> = enrollments
         .iter()
