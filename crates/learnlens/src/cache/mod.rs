@@ -160,27 +160,33 @@ impl L2 {
             .map(|row| (row, body.len()))
     }
 
-    /// Stores the row; returns its size in bytes (also when Redis failed).
-    async fn set(&self, row: &Cached) -> usize {
-        let Ok(body) = serde_json::to_vec(row) else {
-            return approximate_size(row);
-        };
-        let size = body.len();
-        let left = (row.expires_at - self.clock.now()).num_seconds().max(0);
-        let ttl = u64::try_from(left).unwrap_or(0) + self.grace_secs;
-        let k = self.redis_key(&row_key(row));
+    /// Stores the rows in one pipeline (a batch writes thousands at a time); returns each
+    /// one's size in bytes (also when Redis failed).
+    async fn set_many(&self, rows: &[Cached]) -> Vec<usize> {
+        let now = self.clock.now();
+        let mut pipe = redis::pipe();
+        let mut sizes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Ok(body) = serde_json::to_vec(row) else {
+                sizes.push(approximate_size(row));
+                continue;
+            };
+            sizes.push(body.len());
+            let left = (row.expires_at - now).num_seconds().max(0);
+            let ttl = u64::try_from(left).unwrap_or(0) + self.grace_secs;
+            pipe.cmd("SET")
+                .arg(self.redis_key(&row_key(row)))
+                .arg(body)
+                .arg("EX")
+                .arg(ttl.max(1))
+                .ignore();
+        }
         let _: Option<()> = self
             .call("cache_set", |mut c| async move {
-                redis::cmd("SET")
-                    .arg(&k)
-                    .arg(body)
-                    .arg("EX")
-                    .arg(ttl.max(1))
-                    .query_async(&mut c)
-                    .await
+                pipe.query_async(&mut c).await
             })
             .await;
-        size
+        sizes
     }
 
     async fn delete_and_publish(&self, keys: &[String]) {
@@ -301,7 +307,12 @@ impl Cache {
                 metrics::counter!("learnlens_cache_hits_total", "layer" => "l3").increment(1);
                 let row = Cached::from_row(&row);
                 let bytes = match &self.l2 {
-                    Some(l2) => l2.set(&row).await,
+                    Some(l2) => l2
+                        .set_many(std::slice::from_ref(&row))
+                        .await
+                        .first()
+                        .copied()
+                        .unwrap_or_else(|| approximate_size(&row)),
                     None => approximate_size(&row),
                 };
                 let row = Arc::new(row);
@@ -323,13 +334,10 @@ impl Cache {
         let rows: Vec<Cached> = rows.iter().map(Cached::from_row).collect();
         let rows = &rows;
         let keys: Vec<String> = rows.iter().map(row_key).collect();
-        let mut sizes = Vec::with_capacity(rows.len());
-        for row in rows {
-            sizes.push(match &self.l2 {
-                Some(l2) => l2.set(row).await,
-                None => approximate_size(row),
-            });
-        }
+        let sizes = match &self.l2 {
+            Some(l2) => l2.set_many(rows).await,
+            None => rows.iter().map(approximate_size).collect(),
+        };
         if let Some(l2) = &self.l2 {
             l2.publish(&keys).await;
         }
