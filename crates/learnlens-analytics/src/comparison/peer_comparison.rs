@@ -54,9 +54,10 @@
 //!   attribute that defines the cohort (`jobRoleId` or `department`), the other attribute
 //!   generalised away (`null`). Grouped by (orgId, jobRoleId, department), each released
 //!   cohort is then one equivalence class of at least k + 1 rows.
-//! - **Batches**: [`OrgSnapshot`] computes the four values of every member of an organisation
-//!   once; [`compute_in_snapshot`] then answers each member without recomputing them
-//!   (O(members) per learner instead of O(members) analytics).
+//! - **Batches**: an organisation's snapshot holds the four values of every member, computed
+//!   once, and each cohort's sorted values and quartiles, built when first asked for;
+//!   [`compute_shared`] takes it from a [`CohortMemo`] and answers each member with a binary
+//!   search per metric instead of recomputing the organisation.
 //!
 //! `n`: `metrics` (4), `released`, `suppressed`, `unavailable`.
 
@@ -209,7 +210,7 @@ struct Member<'a> {
 /// The four metric values of every active member of one organisation at one daily snapshot:
 /// computed once, then shared by every member's comparison.
 #[derive(Debug, Clone)]
-pub struct OrgSnapshot<'a> {
+pub(crate) struct OrgSnapshot<'a> {
     org_id: String,
     day: DateTime<Utc>,
     /// Sorted by user id.
@@ -251,7 +252,12 @@ impl GroupValues {
 
 impl<'a> OrgSnapshot<'a> {
     /// Computes the values of `org_id`'s active users at `as_of` truncated to its day.
-    pub fn new(idx: &DatasetIndex<'a>, org_id: &str, as_of: DateTime<Utc>, cfg: &Config) -> Self {
+    pub(crate) fn new(
+        idx: &DatasetIndex<'a>,
+        org_id: &str,
+        as_of: DateTime<Utc>,
+        cfg: &Config,
+    ) -> Self {
         let day = snapshot_day(as_of);
         let members = members(idx, org_id, day)
             .into_iter()
@@ -266,11 +272,6 @@ impl<'a> OrgSnapshot<'a> {
             members,
             groups: RefCell::default(),
         }
-    }
-
-    /// The snapshot instant: 00:00 UTC of the requested `asOf`'s day.
-    pub fn day(&self) -> DateTime<Utc> {
-        self.day
     }
 
     /// `user`'s entry, when it is a member.
@@ -306,18 +307,6 @@ pub fn compute_indexed(
     cfg: &Config,
 ) -> PeerComparison {
     evaluate(idx, None, user_id, as_of, cfg, false).payload
-}
-
-/// Computes peerComparison for `user_id` from a snapshot of the values of the learner's
-/// organisation (batches). A snapshot of another organisation is not used: the learner's own
-/// organisation is then computed afresh.
-pub fn compute_in_snapshot<'a>(
-    idx: &DatasetIndex<'a>,
-    snapshot: &OrgSnapshot<'a>,
-    user_id: &str,
-    cfg: &Config,
-) -> PeerComparison {
-    evaluate(idx, Some(snapshot), user_id, snapshot.day, cfg, false).payload
 }
 
 /// [`compute_indexed`] with the snapshot of the learner's organisation taken from (and added
@@ -1108,15 +1097,15 @@ mod tests {
     }
 
     #[test]
-    fn a_snapshot_gives_the_same_payload_as_a_fresh_computation() {
+    fn one_memo_gives_every_member_the_payload_of_a_fresh_computation() {
         let data = example();
         let idx = data.index();
         let cfg = Config::default();
-        let snapshot = OrgSnapshot::new(&idx, "o1", ts(AS_OF), &cfg);
-        assert_eq!(snapshot.day(), ts("2025-06-30T00:00:00Z"));
+        let memo = CohortMemo::new();
+        assert_eq!(snapshot_day(ts(AS_OF)), ts("2025-06-30T00:00:00Z"));
         for u in &data.users {
             assert_eq!(
-                compute_in_snapshot(&idx, &snapshot, &u.id, &cfg),
+                compute_shared(&idx, &u.id, ts(AS_OF), &cfg, &memo),
                 compute_indexed(&idx, &u.id, ts(AS_OF), &cfg),
                 "{}",
                 u.id
@@ -1253,10 +1242,10 @@ mod tests {
                     let p = compute_indexed(&idx, subject, as_of, &cfg);
                     check(&idx, subject, &p, as_of, &cfg)?;
                 }
-                let snapshot = OrgSnapshot::new(&idx, "o1", as_of, &cfg);
+                let memo = CohortMemo::new();
                 for subject in SUBJECTS {
                     prop_assert_eq!(
-                        compute_in_snapshot(&idx, &snapshot, subject, &cfg),
+                        compute_shared(&idx, subject, as_of, &cfg, &memo),
                         compute_indexed(&idx, subject, as_of, &cfg)
                     );
                 }

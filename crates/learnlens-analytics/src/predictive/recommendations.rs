@@ -153,8 +153,9 @@ pub fn compute_indexed(
     compute_shared(idx, user_id, as_of, cfg, &CohortMemo::new())
 }
 
-/// [`compute_indexed`] with each course's gain and completion outcome, and the learner's best
-/// content type's item statistics, taken from (and added to) `memo`; the same payload.
+/// [`compute_indexed`] with the organisation's catalogue (and its gains), each course's
+/// completion outcome and dominant content type, and the item statistics behind the learner's
+/// best content type taken from (and added to) `memo`; the same payload.
 pub fn compute_shared<'a>(
     idx: &DatasetIndex<'a>,
     user_id: &str,
@@ -366,7 +367,6 @@ fn duration_key(course: &Course) -> f64 {
     }
 }
 
-/// The learner's catalogue: the organisation's courses and the global ones, by id.
 /// An organisation's catalogue: its own courses and the global ones (first record of each
 /// id, in id order), which of them teach each skill, and their gains. The same for every
 /// learner of the organisation, so a batch builds it once ([`CohortMemo`]).
