@@ -214,17 +214,12 @@ async fn results_are_cached_then_stale_with_one_refresh_queued(backend: Backend)
     .await
     .expect("json");
     assert_eq!(again["stale"], true);
-    let queued = app
-        .state
-        .store
-        .list_jobs(Some(learnlens::store::JobStatus::Queued), 100)
-        .await
-        .expect("jobs");
-    let refreshes: Vec<_> = queued
-        .iter()
-        .filter(|j| j.singleton_key.as_deref() == Some("refresh:learner:demo-learner"))
-        .collect();
-    assert_eq!(refreshes.len(), 1, "one deduplicated refresh: {queued:?}");
+    let refreshes = queued_refreshes(&app, "refresh:learner:demo-learner").await;
+    assert_eq!(
+        refreshes.len(),
+        1,
+        "one deduplicated refresh: {refreshes:?}"
+    );
 
     // Further stale reads of the same results do not ask the queue again: with the refresh
     // cancelled behind the process's back, nothing is queued anew.
@@ -240,20 +235,25 @@ async fn results_are_cached_then_stale_with_one_refresh_queued(backend: Backend)
         .await
         .expect("json");
     assert_eq!(later["stale"], true);
-    let queued = app
-        .state
-        .store
-        .list_jobs(Some(learnlens::store::JobStatus::Queued), 100)
-        .await
-        .expect("jobs");
+    let requeued = queued_refreshes(&app, "refresh:learner:demo-learner").await;
     assert!(
-        queued
-            .iter()
-            .all(|j| j.singleton_key.as_deref() != Some("refresh:learner:demo-learner")),
-        "the stale version's refresh was queued once: {queued:?}"
+        requeued.is_empty(),
+        "the stale version's refresh was queued once: {requeued:?}"
     );
 }
 on_both_backends!(results_are_cached_then_stale_with_one_refresh_queued);
+
+/// The queued jobs with this singleton key.
+async fn queued_refreshes(app: &TestApp, singleton_key: &str) -> Vec<learnlens::store::Job> {
+    app.state
+        .store
+        .list_jobs(Some(learnlens::store::JobStatus::Queued), 100)
+        .await
+        .expect("jobs")
+        .into_iter()
+        .filter(|j| j.singleton_key.as_deref() == Some(singleton_key))
+        .collect()
+}
 
 async fn sixteen_concurrent_misses_compute_once(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
