@@ -1,7 +1,8 @@
 //! Where a batch's time goes: computes each analytic over every subject of the first
 //! organisation of a synthetic data set, one kind at a time, as the pipeline does (one index,
 //! one `CohortMemo` per call), and prints the time per kind. A profiling aid, not a benchmark:
-//! each line includes building the index, and `dropOffRisk` includes training the model.
+//! each line includes building the index, and `dropOffRisk` includes training the model (the
+//! batch trains it once per organisation).
 //!
 //! Run: `cargo run --release --example org_profile -- SIZE [kind,kind,…]`
 //! (SIZE: demo, small, medium or large; `large`'s first organisation has 30,000 learners and
@@ -13,7 +14,7 @@ use anyhow::Context as _;
 use learnlens::demo::synthetic::{Generator, Size};
 use learnlens::pipeline::{self, DataQuality, Selection};
 use learnlens_analytics::Config;
-use learnlens_analytics::kind::AnalyticsKind;
+use learnlens_analytics::kind::{AnalyticsKind, Models};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -51,6 +52,12 @@ fn main() -> anyhow::Result<()> {
             kinds: vec![kind],
             subject: None,
         };
+        let model = (kind == AnalyticsKind::DropOffRisk)
+            .then(|| pipeline::train_drop_off(&data, as_of, &cfg))
+            .flatten();
+        let models = Models {
+            drop_off: model.as_ref(),
+        };
         let rows = pipeline::compute(
             &data,
             &DataQuality::default(),
@@ -58,6 +65,7 @@ fn main() -> anyhow::Result<()> {
             as_of,
             as_of,
             &cfg,
+            models,
             300,
         )?;
         println!(

@@ -5,8 +5,9 @@
 //!   = the batch, singleton key `batch-org:{batch}:{org}`), computes the global skillDemand,
 //!   then waits for its children: its progress is finished children over all children, a
 //!   cancel cancels them, and it fails if any child failed for good.
-//! - `batch-org` reads one organisation with bulk source calls, trains the drop-off model,
-//!   computes every analytic of every subject and writes them in one transaction.
+//! - `batch-org` reads one organisation with bulk source calls, trains the drop-off model and
+//!   stores it as the organisation's next version, computes every analytic of every subject
+//!   and writes them in chunks.
 //! - `refresh` does the same for one subject and the analytics asked for.
 //!
 //! Handlers are idempotent (recompute and upsert), so a job that runs twice writes the same
@@ -19,7 +20,8 @@ use anyhow::{Context as _, anyhow};
 use chrono::{DateTime, Utc};
 use learnlens_analytics::Config as AnalyticsConfig;
 use learnlens_analytics::input::{Organization, User};
-use learnlens_analytics::kind::AnalyticsKind;
+use learnlens_analytics::kind::{AnalyticsKind, Models};
+use learnlens_analytics::predictive::drop_off::DropOffModel;
 use serde::{Deserialize, Serialize};
 
 use super::{OrgData, Selection};
@@ -104,7 +106,7 @@ impl Pipeline {
             .count() as u64;
         let statements = data.statements;
         let rows = self
-            .compute_rows(data, selection, as_of)
+            .compute_rows(data, selection, as_of, reader)
             .await
             .map_err(JobError::Failed)?;
         if let Some(ctx) = ctx {
@@ -126,17 +128,27 @@ impl Pipeline {
         })
     }
 
-    /// Computes `selection` over `data` on the blocking pool.
+    /// Computes `selection` over `data` on the blocking pool, with the drop-off model that
+    /// `reader` calls for ([`super::Reader`]).
     pub(super) async fn compute_rows(
         &self,
         data: OrgData,
         selection: Selection,
         as_of: DateTime<Utc>,
+        reader: super::Reader,
     ) -> anyhow::Result<Vec<AnalyticsRow>> {
+        let (data, model) = if selection.includes(AnalyticsKind::DropOffRisk) {
+            self.drop_off_model(data, as_of, reader).await?
+        } else {
+            (data, None)
+        };
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let ttl = self.fallback_ttl_secs;
         let rows = tokio::task::spawn_blocking(move || {
+            let models = Models {
+                drop_off: model.as_ref(),
+            };
             super::compute(
                 &data.dataset,
                 &data.quality,
@@ -144,12 +156,70 @@ impl Pipeline {
                 as_of,
                 now,
                 &cfg,
+                models,
                 ttl,
             )
         })
         .await
         .map_err(|e| anyhow!("computing analytics: {e}"))??;
         Ok(rows)
+    }
+
+    /// The drop-off model for `data`: for an interactive reader the organisation's latest
+    /// stored one, else (or when none fits) one trained on `data` and stored as the next
+    /// version. Its `version` is the store's id, which every score names (`modelVersion`).
+    async fn drop_off_model(
+        &self,
+        data: OrgData,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+    ) -> anyhow::Result<(OrgData, Option<DropOffModel>)> {
+        if reader == super::Reader::Interactive
+            && let Some(stored) = self
+                .store
+                .latest_model(super::DROP_OFF_MODEL, &data.org_id)
+                .await?
+        {
+            match serde_json::from_value::<DropOffModel>(stored.params) {
+                Ok(mut model) if model.is_usable() => {
+                    model.version = stored.id;
+                    return Ok((data, Some(model)));
+                }
+                _ => tracing::warn!(model = %stored.id,
+                    "the stored drop-off model does not fit this build; training a new one"),
+            }
+        }
+        let cfg = self.analytics.clone();
+        let (data, trained) = tokio::task::spawn_blocking(move || {
+            let model = super::train_drop_off(&data.dataset, as_of, &cfg);
+            (data, model)
+        })
+        .await
+        .map_err(|e| anyhow!("training the drop-off model: {e}"))?;
+        let Some(mut model) = trained else {
+            return Ok((data, None));
+        };
+        let metrics = serde_json::json!({
+            "n": model.n,
+            "nPositive": model.n_positive,
+            "baseRate": model.base_rate,
+            "inSampleAuc": model.in_sample_auc,
+            "inSampleBrier": model.in_sample_brier,
+            "converged": model.converged,
+        });
+        let stored = self
+            .store
+            .save_model(
+                super::DROP_OFF_MODEL,
+                &data.org_id,
+                &serde_json::to_value(&model)?,
+                &metrics,
+                self.clock.now(),
+            )
+            .await?;
+        tracing::info!(model = %stored.id, n = model.n, "drop-off model trained and stored");
+        model.version = stored.id;
+        Ok((data, Some(model)))
     }
 
     /// The global skillDemand, computed now from the sources.

@@ -27,7 +27,7 @@ use learnlens_analytics::input::{
 };
 use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
 use learnlens_analytics::memo::CohortMemo;
-use learnlens_analytics::predictive::{drop_off, features};
+use learnlens_analytics::predictive::drop_off::{self, DropOffModel};
 use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -87,14 +87,18 @@ impl DataQuality {
     }
 }
 
-/// Who reads, which decides whether learners' statements are kept as fallback snapshots.
+/// Who reads, which decides whether learners' statements are kept as fallback snapshots and
+/// where the drop-off model comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reader {
     /// The nightly batch: statements are not kept. Keeping every learner's statements would
     /// copy the LRS into the store every night; if the LRS fails during the batch, the
     /// organisation's job fails and retries, and the previous results stay served (stale).
+    /// The drop-off model is trained afresh and stored as the organisation's next version.
     Batch,
-    /// A refresh or a cold read: a learner's statements are kept as its snapshot.
+    /// A refresh or a cold read: a learner's statements are kept as its snapshot. The
+    /// organisation's latest stored drop-off model is used; only when none is stored (or it
+    /// does not fit this build) is one trained and stored.
     Interactive,
 }
 
@@ -264,6 +268,13 @@ pub struct Selection {
     pub subject: Option<String>,
 }
 
+impl Selection {
+    /// Whether `kind` is selected.
+    pub fn includes(&self, kind: AnalyticsKind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
 /// When results computed `now` from data of `quality` expire.
 pub fn expiry(now: DateTime<Utc>, quality: &DataQuality, fallback_ttl_secs: u64) -> DateTime<Utc> {
     if quality.degraded() {
@@ -273,8 +284,28 @@ pub fn expiry(now: DateTime<Utc>, quality: &DataQuality, fallback_ttl_secs: u64)
     }
 }
 
-/// Computes the selected analytics over `dataset` at `as_of` and returns them as store rows
-/// stamped `now`. The drop-off model is trained on the same data first when needed.
+/// The kind under which the drop-off model is stored.
+pub const DROP_OFF_MODEL: &str = "drop-off";
+
+/// Trains the drop-off model on `dataset` as known at `as_of`; `None` (logged) when the data
+/// cannot train one (too few examples, one class only).
+pub fn train_drop_off(
+    dataset: &Dataset,
+    as_of: DateTime<Utc>,
+    cfg: &AnalyticsConfig,
+) -> Option<DropOffModel> {
+    match drop_off::train(dataset, as_of, cfg) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::info!(error = %e, "no drop-off model for this data set");
+            None
+        }
+    }
+}
+
+/// Computes the selected analytics over `dataset` at `as_of` with the trained `models` and
+/// returns them as store rows stamped `now`.
+#[allow(clippy::too_many_arguments)]
 pub fn compute(
     dataset: &Dataset,
     quality: &DataQuality,
@@ -282,6 +313,7 @@ pub fn compute(
     as_of: DateTime<Utc>,
     now: DateTime<Utc>,
     cfg: &AnalyticsConfig,
+    models: Models<'_>,
     fallback_ttl_secs: u64,
 ) -> Result<Vec<AnalyticsRow>, PipelineError> {
     let idx = DatasetIndex::new(dataset);
@@ -289,21 +321,6 @@ pub fn compute(
         AnalyticsKind::ALL.to_vec()
     } else {
         selection.kinds.clone()
-    };
-    let model = if kinds.contains(&AnalyticsKind::DropOffRisk) {
-        let days = features::snapshot_days(cfg);
-        match drop_off::train_on_days(&idx, as_of, &days, cfg) {
-            Ok(m) => Some(m),
-            Err(e) => {
-                tracing::info!(error = %e, "no drop-off model for this data set");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    let models = Models {
-        drop_off: model.as_ref(),
     };
     let data_quality = quality.to_json();
     let expires_at = expiry(now, quality, fallback_ttl_secs);

@@ -152,7 +152,9 @@ impl Pipeline {
                     }
                     other => other?,
                 };
-            Ok(self.compute_rows(data, selection, now).await?)
+            Ok(self
+                .compute_rows(data, selection, now, super::Reader::Interactive)
+                .await?)
         }
     }
 

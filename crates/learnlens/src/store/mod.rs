@@ -9,6 +9,7 @@
 
 mod analytics;
 mod jobs;
+mod models;
 mod schedules;
 mod snapshots;
 mod time;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
 
 pub use analytics::AnalyticsRow;
 pub use jobs::{CancelOutcome, Enqueued, JOBS_CHANNEL, Job, JobStatus, JobWakeups, NewJob, Wakeup};
+pub use models::{MODEL_VERSIONS_KEPT, StoredModel};
 pub use schedules::{FireOutcome, Schedule};
 pub use snapshots::Snapshot;
 pub use time::DbTime;

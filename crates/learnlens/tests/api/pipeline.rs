@@ -164,6 +164,99 @@ async fn the_nightly_batch_stores_every_analytic_of_every_subject(backend: Backe
 }
 on_both_backends!(the_nightly_batch_stores_every_analytic_of_every_subject);
 
+/// The `modelVersion` of every scored enrollment of a dropOffRisk result.
+fn model_versions(data: &Value) -> Vec<String> {
+    data["enrollments"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .filter_map(|e| e["modelVersion"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn the_batch_trains_and_stores_the_drop_off_model_and_reads_reuse_it(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let p = &app.state.pipeline;
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let drop_off = || Selection {
+        kinds: vec![AnalyticsKind::DropOffRisk],
+        subject: None,
+    };
+    let read = |subject: &str| Selection {
+        kinds: vec![AnalyticsKind::DropOffRisk],
+        subject: Some(subject.to_owned()),
+    };
+    let scored = |subject: &'static str| async move {
+        let row = store
+            .get_analytics(subject, "learner", "dropOffRisk")
+            .await
+            .expect("get")
+            .expect("stored");
+        model_versions(&row.data)
+    };
+    let versions_stored = || async {
+        store
+            .model_versions(pipeline::DROP_OFF_MODEL, DEMO_ORG)
+            .await
+            .expect("versions")
+    };
+    // A cold read with no model stored trains one and stores it as version 1.
+    p.run_org(
+        DEMO_ORG,
+        read("demo-learner"),
+        now,
+        pipeline::Reader::Interactive,
+        None,
+    )
+    .await
+    .expect("cold read");
+    assert_eq!(versions_stored().await, vec![1]);
+    let v1 = format!("drop-off:{DEMO_ORG}:v1");
+    let versions = scored("demo-learner").await;
+    assert!(
+        !versions.is_empty(),
+        "the demo learner has scored enrollments"
+    );
+    assert!(versions.iter().all(|v| *v == v1), "{versions:?}");
+
+    // The batch trains version 2, stores it, and every score names it.
+    p.run_org(DEMO_ORG, drop_off(), now, pipeline::Reader::Batch, None)
+        .await
+        .expect("batch");
+    let v2 = format!("drop-off:{DEMO_ORG}:v2");
+    let stored = store
+        .latest_model(pipeline::DROP_OFF_MODEL, DEMO_ORG)
+        .await
+        .expect("read")
+        .expect("the batch stored a model");
+    assert_eq!(stored.id, v2);
+    assert!(stored.metrics["n"].as_u64().expect("n") > 0);
+    assert!(scored("demo-learner").await.iter().all(|v| *v == v2));
+
+    // A refresh or cold read uses the latest stored model: nothing is trained or stored.
+    p.run_org(
+        DEMO_ORG,
+        read("demo-learner"),
+        now,
+        pipeline::Reader::Interactive,
+        None,
+    )
+    .await
+    .expect("refresh");
+    assert_eq!(versions_stored().await, vec![2, 1]);
+    let versions = scored("demo-learner").await;
+    assert!(
+        !versions.is_empty() && versions.iter().all(|v| *v == v2),
+        "{versions:?}"
+    );
+}
+on_both_backends!(the_batch_trains_and_stores_the_drop_off_model_and_reads_reuse_it);
+
 async fn refresh(app: &TestApp, token: &str, role: &str, body: &Value) -> reqwest::Response {
     app.client
         .post(app.url("/api/v1/analytics/refresh"))
@@ -442,6 +535,7 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
         as_of,
         as_of,
         &app.state.config.analytics,
+        learnlens_analytics::kind::Models::default(),
         app.state.config.sources.fallback_ttl_secs,
     )
     .expect("compute");

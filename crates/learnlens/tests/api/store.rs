@@ -3,7 +3,7 @@
 use chrono::TimeDelta;
 use learnlens::clock::Clock as _;
 use learnlens::domain::{Email, Role};
-use learnlens::store::{AnalyticsRow, NewUser, RotateOutcome, StoreError};
+use learnlens::store::{AnalyticsRow, MODEL_VERSIONS_KEPT, NewUser, RotateOutcome, StoreError};
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp};
@@ -300,6 +300,61 @@ async fn source_snapshots_keep_the_latest_good_answer(backend: Backend) {
     assert_eq!(s.fetched_at, now + TimeDelta::minutes(1));
 }
 on_both_backends!(source_snapshots_keep_the_latest_good_answer);
+
+async fn models_are_versioned_per_organisation_and_old_versions_pruned(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    assert!(
+        store
+            .latest_model("drop-off", "org-a")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    let total = MODEL_VERSIONS_KEPT + 3;
+    for i in 1..=total {
+        let saved = store
+            .save_model(
+                "drop-off",
+                "org-a",
+                &json!({"intercept": i}),
+                &json!({"n": i * 10}),
+                now + TimeDelta::minutes(i),
+            )
+            .await
+            .expect("save");
+        assert_eq!(saved.version, i);
+        assert_eq!(saved.id, format!("drop-off:org-a:v{i}"));
+    }
+    // Another organisation counts its own versions.
+    let other = store
+        .save_model("drop-off", "org-b", &json!({}), &json!({}), now)
+        .await
+        .expect("save");
+    assert_eq!(other.version, 1);
+    let latest = store
+        .latest_model("drop-off", "org-a")
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(latest.version, total);
+    assert_eq!(latest.params, json!({"intercept": total}));
+    assert_eq!(latest.metrics, json!({"n": total * 10}));
+    assert_eq!(latest.trained_at, now + TimeDelta::minutes(total));
+    let kept = store
+        .model_versions("drop-off", "org-a")
+        .await
+        .expect("versions");
+    let want: Vec<i64> = (total - MODEL_VERSIONS_KEPT + 1..=total).rev().collect();
+    assert_eq!(
+        kept, want,
+        "the newest {MODEL_VERSIONS_KEPT} versions are kept"
+    );
+}
+on_both_backends!(models_are_versioned_per_organisation_and_old_versions_pruned);
 
 async fn timestamps_keep_microseconds_and_order(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
