@@ -114,6 +114,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         clock: clock.clone(),
         analytics: Arc::new(config.analytics.clone()),
         fallback_ttl_secs: config.sources.fallback_ttl_secs,
+        write_chunk: pipeline::batch::WRITE_CHUNK,
         in_flight: pipeline::read::in_flight(),
         recently_queued: pipeline::read::recently_queued(),
         cold_computes: Arc::default(),

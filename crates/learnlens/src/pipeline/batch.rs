@@ -13,6 +13,7 @@
 //! Handlers are idempotent (recompute and upsert), so a job that runs twice writes the same
 //! results. CPU-bound computation runs on the blocking pool.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,7 +44,7 @@ pub const MAX_ATTEMPTS: i32 = 3;
 const CHILD_POLL: Duration = Duration::from_secs(1);
 
 /// Results written per store transaction by an organisation's job.
-const WRITE_CHUNK: usize = 5_000;
+pub const WRITE_CHUNK: usize = 5_000;
 
 /// What the pipeline's jobs and the API's read path share.
 #[derive(Clone)]
@@ -55,6 +56,8 @@ pub struct Pipeline {
     pub clock: Arc<dyn Clock>,
     pub analytics: Arc<AnalyticsConfig>,
     pub fallback_ttl_secs: u64,
+    /// Results an organisation's job writes per transaction ([`WRITE_CHUNK`]).
+    pub write_chunk: usize,
     /// Cold computes in progress (single flight), see `read.rs`.
     pub in_flight: super::read::InFlight,
     /// Stale results whose refresh was queued, see `read.rs`.
@@ -105,27 +108,85 @@ impl Pipeline {
             .filter(|u| u.roles.iter().any(|r| r == "learner"))
             .count() as u64;
         let statements = data.statements;
-        let rows = self
-            .compute_rows(data, selection, as_of, reader)
-            .await
-            .map_err(JobError::Failed)?;
-        if let Some(ctx) = ctx {
-            ctx.checkpoint()?;
-            ctx.progress(90).await?;
-        }
-        let results = rows.len() as u64;
-        // Written WRITE_CHUNK rows at a time, each chunk dropped once written, so that the
-        // layers' copies of an organisation's results are never all in memory at once.
-        let mut rows = rows;
-        while !rows.is_empty() {
-            let chunk = rows.split_off(rows.len().saturating_sub(WRITE_CHUNK));
-            self.cache.put(&chunk).await?;
-        }
+        let results = self
+            .compute_and_write(data, selection, as_of, reader, ctx)
+            .await?;
         Ok(OrgRun {
             learners,
             statements,
             results,
         })
+    }
+
+    /// Computes `selection` over `data` on the blocking pool and writes the results through
+    /// every cache layer `write_chunk` at a time while the computation goes on, so an
+    /// organisation's results are never all in memory. Returns how many were written.
+    async fn compute_and_write(
+        &self,
+        data: OrgData,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+        ctx: Option<&JobContext>,
+    ) -> Result<u64, JobError> {
+        let (data, model) = self
+            .model_for(data, &selection, as_of, reader)
+            .await
+            .map_err(JobError::Failed)?;
+        let cfg = self.analytics.clone();
+        let now = self.clock.now();
+        let ttl = self.fallback_ttl_secs;
+        let size = self.write_chunk.max(1);
+        // One chunk waits while the previous one is written.
+        let (chunks, mut written) = tokio::sync::mpsc::channel::<Vec<AnalyticsRow>>(1);
+        let computing = tokio::task::spawn_blocking(move || {
+            let models = Models {
+                drop_off: model.as_ref(),
+            };
+            let mut chunk = Vec::with_capacity(size);
+            super::compute_each(
+                &data.dataset,
+                &data.quality,
+                &selection,
+                as_of,
+                now,
+                &cfg,
+                models,
+                ttl,
+                &mut |row| {
+                    chunk.push(row);
+                    if chunk.len() < size {
+                        return ControlFlow::Continue(());
+                    }
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
+                    match chunks.blocking_send(full) {
+                        Ok(()) => ControlFlow::Continue(()),
+                        // The writer stopped (a failed write, a cancel): so do we.
+                        Err(_) => ControlFlow::Break(()),
+                    }
+                },
+            )?;
+            if !chunk.is_empty() {
+                let _ = chunks.blocking_send(chunk);
+            }
+            Ok::<(), super::PipelineError>(())
+        });
+        let mut results = 0;
+        while let Some(chunk) = written.recv().await {
+            self.cache.put(&chunk).await?;
+            results += chunk.len() as u64;
+            if let Some(ctx) = ctx {
+                ctx.checkpoint()?;
+            }
+        }
+        computing
+            .await
+            .map_err(|e| JobError::Failed(anyhow!("computing analytics: {e}")))?
+            .map_err(|e| JobError::Failed(e.into()))?;
+        if let Some(ctx) = ctx {
+            ctx.progress(90).await?;
+        }
+        Ok(results)
     }
 
     /// Computes `selection` over `data` on the blocking pool, with the drop-off model that
@@ -137,11 +198,7 @@ impl Pipeline {
         as_of: DateTime<Utc>,
         reader: super::Reader,
     ) -> anyhow::Result<Vec<AnalyticsRow>> {
-        let (data, model) = if selection.includes(AnalyticsKind::DropOffRisk) {
-            self.drop_off_model(data, as_of, reader).await?
-        } else {
-            (data, None)
-        };
+        let (data, model) = self.model_for(data, &selection, as_of, reader).await?;
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let ttl = self.fallback_ttl_secs;
@@ -163,6 +220,21 @@ impl Pipeline {
         .await
         .map_err(|e| anyhow!("computing analytics: {e}"))??;
         Ok(rows)
+    }
+
+    /// The drop-off model when `selection` includes dropOffRisk ([`Self::drop_off_model`]).
+    async fn model_for(
+        &self,
+        data: OrgData,
+        selection: &Selection,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+    ) -> anyhow::Result<(OrgData, Option<DropOffModel>)> {
+        if selection.includes(AnalyticsKind::DropOffRisk) {
+            self.drop_off_model(data, as_of, reader).await
+        } else {
+            Ok((data, None))
+        }
     }
 
     /// The drop-off model for `data`: for an interactive reader the organisation's latest

@@ -18,6 +18,7 @@ pub mod batch;
 pub mod read;
 
 use std::collections::{BTreeMap, HashSet};
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -316,6 +317,39 @@ pub fn compute(
     models: Models<'_>,
     fallback_ttl_secs: u64,
 ) -> Result<Vec<AnalyticsRow>, PipelineError> {
+    let mut rows = Vec::new();
+    compute_each(
+        dataset,
+        quality,
+        selection,
+        as_of,
+        now,
+        cfg,
+        models,
+        fallback_ttl_secs,
+        &mut |row| {
+            rows.push(row);
+            ControlFlow::Continue(())
+        },
+    )?;
+    Ok(rows)
+}
+
+/// [`compute`], handing each row to `emit` as soon as it is computed (the batch writes them
+/// in chunks meanwhile, so an organisation's results are never all in memory); stops early
+/// when `emit` breaks.
+#[allow(clippy::too_many_arguments)]
+pub fn compute_each(
+    dataset: &Dataset,
+    quality: &DataQuality,
+    selection: &Selection,
+    as_of: DateTime<Utc>,
+    now: DateTime<Utc>,
+    cfg: &AnalyticsConfig,
+    models: Models<'_>,
+    fallback_ttl_secs: u64,
+    emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
+) -> Result<(), PipelineError> {
     let idx = DatasetIndex::new(dataset);
     let kinds: Vec<AnalyticsKind> = if selection.kinds.is_empty() {
         AnalyticsKind::ALL.to_vec()
@@ -327,7 +361,6 @@ pub fn compute(
     // One memo for the whole computation: a cohort's shared quantities (item statistics,
     // course gains, peer snapshots) are computed once, not once per subject.
     let memo = CohortMemo::new();
-    let mut rows = Vec::new();
     for &k in &kinds {
         let subjects: Vec<String> = match &selection.subject {
             Some(s) => vec![s.clone()],
@@ -338,7 +371,7 @@ pub fn compute(
         };
         for subject in subjects {
             let data = kind::compute_shared(k, &idx, &subject, as_of, cfg, models, &memo)?;
-            rows.push(AnalyticsRow {
+            let row = AnalyticsRow {
                 role: stored_role(k, &subject).to_owned(),
                 subject_id: subject,
                 analytics_type: k.name().to_owned(),
@@ -346,10 +379,13 @@ pub fn compute(
                 data_quality: data_quality.clone(),
                 calculated_at: now,
                 expires_at,
-            });
+            };
+            if emit(row).is_break() {
+                return Ok(());
+            }
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 /// The global skillDemand over every organisation.

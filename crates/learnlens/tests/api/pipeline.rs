@@ -164,6 +164,47 @@ async fn the_nightly_batch_stores_every_analytic_of_every_subject(backend: Backe
 }
 on_both_backends!(the_nightly_batch_stores_every_analytic_of_every_subject);
 
+async fn an_organisation_is_written_in_chunks_while_it_is_computed(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let data = Generator::new(Size::Demo, DEFAULT_SEED).org_entities(DEMO_ORG);
+    let mut expected: Vec<(String, String, String)> = AnalyticsKind::ALL
+        .into_iter()
+        .flat_map(|k| {
+            kind::subjects(&data, k)
+                .into_iter()
+                .filter(|s| s != "global")
+                .map(move |s| {
+                    let role = pipeline::stored_role(k, &s).to_owned();
+                    (s, role, k.name().to_owned())
+                })
+        })
+        .collect();
+    // Several chunks, the last one partial.
+    let chunk = (5..).find(|c| !expected.len().is_multiple_of(*c)).expect("a size");
+    assert!(expected.len() > chunk * 3, "{} results", expected.len());
+    let mut p = app.state.pipeline.clone();
+    p.write_chunk = chunk;
+    let now = app.clock.now();
+    let run = p
+        .run_org(
+            DEMO_ORG,
+            Selection::default(),
+            now,
+            pipeline::Reader::Batch,
+            None,
+        )
+        .await
+        .expect("run");
+    assert_eq!(run.results as usize, expected.len());
+    let mut stored = app.state.store.analytics_keys(None).await.expect("keys");
+    stored.sort();
+    expected.sort();
+    assert_eq!(stored, expected, "every result of every chunk");
+}
+on_both_backends!(an_organisation_is_written_in_chunks_while_it_is_computed);
+
 /// The `modelVersion` of every scored enrollment of a dropOffRisk result.
 fn model_versions(data: &Value) -> Vec<String> {
     data["enrollments"]
