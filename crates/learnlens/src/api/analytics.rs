@@ -186,9 +186,15 @@ async fn serve_one(
     let limit = state.check_rate(RouteClass::Analytics, &key).await?;
     let result = async {
         let courses = match (&resource, acting.role) {
-            (Resource::Predictive, Role::Trainer) => {
-                Some(shared_courses(state, acting.who.user_id.as_str(), subject.as_str()).await?)
-            }
+            // Boxed: the catalog reads' future is large and only this case needs it.
+            (Resource::Predictive, Role::Trainer) => Some(
+                Box::pin(shared_courses(
+                    state,
+                    acting.who.user_id.as_str(),
+                    subject.as_str(),
+                ))
+                .await?,
+            ),
             _ => None,
         };
         let decision = decide(

@@ -301,6 +301,17 @@ impl Cache {
                 .await;
             return Ok(Some((row, Layer::L2)));
         }
+        // Boxed: the store's query future is large, and the hit paths above should not
+        // carry (and move) it.
+        Box::pin(self.get_from_store(key, parts)).await
+    }
+
+    /// L3: the stored row, which then fills L2 and L1.
+    async fn get_from_store(
+        &self,
+        key: &str,
+        parts: (&str, &str, &str),
+    ) -> Result<Option<(Arc<Cached>, Layer)>, StoreError> {
         let (analytics, role, subject) = parts;
         match self.store.get_analytics(subject, role, analytics).await? {
             Some(row) => {

@@ -88,7 +88,9 @@ impl Pipeline {
         if let Some((row, layer)) = self.cache.get(&key, parts).await? {
             let stale = Cache::is_stale(&row, self.clock.now());
             if stale {
-                self.queue_refresh(jobs, role, subject, &row).await;
+                // Boxed, like the cold compute below: rare paths with large futures stay out
+                // of the hit path's future, which every request moves around.
+                Box::pin(self.queue_refresh(jobs, role, subject, &row)).await;
             }
             return Ok(Served {
                 row,
@@ -96,6 +98,17 @@ impl Pipeline {
                 stale,
             });
         }
+        Box::pin(self.read_cold(kind, role, subject)).await
+    }
+
+    /// A miss in every layer: computes every analytic of the subject in its role (single
+    /// flight), writes them through every layer and returns the one asked for.
+    async fn read_cold(
+        &self,
+        kind: AnalyticsKind,
+        role: &str,
+        subject: &str,
+    ) -> Result<Served, ReadError> {
         let flight = format!("{role}:{subject}");
         let rows = self
             .in_flight
