@@ -182,7 +182,9 @@ async fn an_organisation_is_written_in_chunks_while_it_is_computed(backend: Back
         })
         .collect();
     // Several chunks, the last one partial.
-    let chunk = (5..).find(|c| !expected.len().is_multiple_of(*c)).expect("a size");
+    let chunk = (5..)
+        .find(|c| !expected.len().is_multiple_of(*c))
+        .expect("a size");
     assert!(expected.len() > chunk * 3, "{} results", expected.len());
     let mut p = app.state.pipeline.clone();
     p.write_chunk = chunk;
