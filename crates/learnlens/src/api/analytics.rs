@@ -154,6 +154,10 @@ impl From<ReadError> for ApiError {
             ReadError::Pipeline(PipelineError::Source(SourceError::Unavailable { .. })) => {
                 ApiError::Unavailable
             }
+            ReadError::Unavailable(cause) => {
+                tracing::warn!(%cause, "a cold compute's dependency is unavailable");
+                ApiError::Unavailable
+            }
             ReadError::Pipeline(e) => ApiError::Internal(e.into()),
             ReadError::Other(e) => ApiError::Internal(e),
         }

@@ -19,6 +19,7 @@ use super::{PipelineError, Selection, stored_role};
 use crate::cache::{self, Cache, Cached, Layer};
 use crate::jobs::Runtime;
 use crate::sources::Service;
+use crate::sources::contract::SourceError;
 use crate::store::{AnalyticsRow, NewJob, StoreError};
 
 /// One result as served, and how.
@@ -41,8 +42,24 @@ pub enum ReadError {
     /// A source failed and no fallback could answer.
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    /// A source (with no fallback) or the store was unavailable to a cold compute that this
+    /// read shared with others (single flight hands every caller the error's text).
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+}
+
+impl ReadError {
+    /// Whether the error is a dependency being unavailable (a 503, not a 500).
+    fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ReadError::Unavailable(_)
+                | ReadError::Store(StoreError::Unavailable(_))
+                | ReadError::Pipeline(PipelineError::Source(SourceError::Unavailable { .. }))
+        )
+    }
 }
 
 /// Subjects being computed, for single flight. Entries live only a moment: the results are in
@@ -120,6 +137,9 @@ impl Pipeline {
             .await
             .map_err(|e: Arc<ReadError>| match &*e {
                 ReadError::UnknownSubject => ReadError::UnknownSubject,
+                unavailable if unavailable.is_unavailable() => {
+                    ReadError::Unavailable(unavailable.to_string())
+                }
                 other => ReadError::Other(anyhow::anyhow!("{other}")),
             })?;
         let row = rows

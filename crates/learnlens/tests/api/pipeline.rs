@@ -632,6 +632,35 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
 }
 on_both_backends!(a_source_down_gives_snapshot_provenance_and_a_short_ttl);
 
+async fn a_cold_read_with_a_source_down_and_no_fallback_is_a_503(backend: Backend) {
+    let Some((app, proxy)) = app_behind_a_proxy(backend).await else {
+        return;
+    };
+    let (token, _) = app.login_as("learner@demo.test").await;
+    // Down before anything was read: no snapshot to fall back on, and no mock data.
+    proxy.set(Mode::Refuse);
+    let read = || {
+        app.client
+            .get(app.url("/api/v1/learner/analytics/engagement/demo-learner"))
+            .bearer_auth(&token)
+            .header("x-active-role", "learner")
+            .send()
+    };
+    // Concurrent reads share one cold compute (single flight) and each gets its error.
+    let answers = futures::future::join_all((0..4).map(|_| read())).await;
+    for r in answers {
+        let r = r.expect("request");
+        assert_eq!(r.status(), 503);
+        assert_eq!(
+            r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+            Some("5")
+        );
+        let b: Value = r.json().await.expect("json");
+        assert_eq!(b["error"], "service_unavailable");
+    }
+}
+on_both_backends!(a_cold_read_with_a_source_down_and_no_fallback_is_a_503);
+
 #[test]
 fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
     use learnlens::sources::MockSource as _;
