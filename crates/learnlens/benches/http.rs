@@ -6,7 +6,12 @@
 //!   `X-Active-Role`: JWT verification, the session check (its cache), the rate limiter (in
 //!   memory, limit raised out of the way), the policy, an L1 hit, the envelope.
 //! - `l2` (when Redis answers at `LEARNLENS_TEST_REDIS_URL` or 127.0.0.1:6379): the same read
-//!   on a second server whose L1 holds nothing, so every read is a Redis GET.
+//!   on a second server whose L1 holds nothing, so every read is a Redis GET. With Redis
+//!   configured the rate limiter runs in Redis too (the GCRA script, shared by replicas), so
+//!   this read makes two Redis round trips.
+//! - `cached+rl` (Redis too): the `cached` read on a third server with Redis configured and
+//!   L1 as usual: an L1 hit with the rate limiter in Redis, which separates the limiter's
+//!   cost from the layer's.
 //!
 //! The server runs on one core (a current-thread runtime on its own thread), the load
 //! generator on the other; fixed concurrency; each scenario runs 2 s of warm-up then 10 s.
@@ -158,6 +163,29 @@ async fn redis_answers(url: &str) -> bool {
     )
 }
 
+/// The analytic read in every scenario.
+const PATH: &str = "/api/v1/learner/analytics/engagement/demo-learner";
+
+/// Logs in on `server`, reads [`PATH`] once (so it is computed and stored), then measures the
+/// floor and the read on that server; prints both as `name`.
+async fn measure(client: &reqwest::Client, server: &Server, name: &str) {
+    let token = token(client, &server.base).await;
+    let auth = vec![
+        ("authorization", format!("Bearer {token}")),
+        ("x-active-role", "learner".to_owned()),
+    ];
+    let url = format!("{}{PATH}", server.base);
+    let mut first = client.get(&url);
+    for (k, v) in &auth {
+        first = first.header(*k, v);
+    }
+    assert_eq!(first.send().await.expect("first read").status(), 200);
+    let floor = load(client, &format!("{}/bench/hello", server.base), &[]).await;
+    report("floor", &floor, &floor);
+    let read = load(client, &url, &auth).await;
+    report(name, &read, &floor);
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; nothing to parse.
     let client_rt = tokio::runtime::Builder::new_multi_thread()
@@ -170,27 +198,8 @@ fn main() {
             .pool_max_idle_per_host(CONCURRENCY)
             .build()
             .expect("client");
-        let server = start(|_| {});
-        let token = token(&client, &server.base).await;
-        let path = "/api/v1/learner/analytics/engagement/demo-learner";
-        let auth = vec![
-            ("authorization", format!("Bearer {token}")),
-            ("x-active-role", "learner".to_owned()),
-        ];
-        // Compute it once, so every measured read is an L1 hit.
-        let first = client
-            .get(format!("{}{path}", server.base))
-            .header("authorization", &auth[0].1)
-            .header("x-active-role", "learner")
-            .send()
-            .await
-            .expect("first read");
-        assert_eq!(first.status(), 200);
         println!("concurrency {CONCURRENCY}, server on one core, {MEASURE:?} per scenario");
-        let floor = load(&client, &format!("{}/bench/hello", server.base), &[]).await;
-        report("floor", &floor, &floor);
-        let cached = load(&client, &format!("{}{path}", server.base), &auth).await;
-        report("cached", &cached, &floor);
+        measure(&client, &start(|_| {}), "cached").await;
 
         let redis = std::env::var("LEARNLENS_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -198,28 +207,19 @@ fn main() {
             println!("l2       skipped: Redis does not answer at {redis}");
             return;
         }
-        let prefix = format!("llbench:{}:", uuid::Uuid::new_v4().simple());
-        let l2_server = start(move |c| {
-            c.redis.url = redis;
-            c.redis.key_prefix = prefix;
-            c.cache.l1_max_bytes = 0;
-        });
-        let token = self::token(&client, &l2_server.base).await;
-        let auth = vec![
-            ("authorization", format!("Bearer {token}")),
-            ("x-active-role", "learner".to_owned()),
-        ];
-        let first = client
-            .get(format!("{}{path}", l2_server.base))
-            .header("authorization", &auth[0].1)
-            .header("x-active-role", "learner")
-            .send()
-            .await
-            .expect("first read");
-        assert_eq!(first.status(), 200);
-        let floor2 = load(&client, &format!("{}/bench/hello", l2_server.base), &[]).await;
-        report("floor", &floor2, &floor2);
-        let l2 = load(&client, &format!("{}{path}", l2_server.base), &auth).await;
-        report("l2", &l2, &floor2);
+        let with_redis = |l1_max_bytes: Option<u64>| {
+            let redis = redis.clone();
+            let prefix = format!("llbench:{}:", uuid::Uuid::new_v4().simple());
+            start(move |c| {
+                c.redis.url = redis;
+                c.redis.key_prefix = prefix;
+                if let Some(bytes) = l1_max_bytes {
+                    c.cache.l1_max_bytes = bytes;
+                }
+            })
+        };
+        // L1 keeps nothing: every read is an L2 hit.
+        measure(&client, &with_redis(Some(0)), "l2").await;
+        measure(&client, &with_redis(None), "cached+rl").await;
     });
 }
