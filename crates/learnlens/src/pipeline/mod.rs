@@ -1,7 +1,8 @@
 //! The pipeline from the sources to stored results: read an organisation's data with bulk
-//! source calls ([`load_org`]), compute analytics over it ([`compute`]) and write them to the
-//! store in one transaction. The nightly batch, manual refreshes and `learnlens batch` all go
-//! through here, so a result means the same whoever computed it.
+//! source calls ([`load_org`]), compute analytics over it ([`compute`], [`compute_each`]) and
+//! write them through the cache layers to the store (a batch job in chunks while it
+//! computes). The nightly batch, manual refreshes and `learnlens batch` all go through here,
+//! so a result means the same whoever computed it.
 //!
 //! Invariants:
 //! - Data never crosses organisations: an organisation's results are computed from a data set
