@@ -18,62 +18,16 @@
 //!
 //! Run: `cargo bench -p learnlens --bench http --features bench-floor`.
 
-use std::sync::Arc;
+mod support;
+
 use std::time::{Duration, Instant};
 
-use learnlens::config::{Config, Overrides, RunEnv};
+use learnlens::config::Config;
+use support::{App, Threads};
 
 const CONCURRENCY: usize = 32;
 const WARMUP: Duration = Duration::from_secs(2);
 const MEASURE: Duration = Duration::from_secs(10);
-
-struct Server {
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-/// Starts the demo app on its own single-threaded runtime and OS thread.
-fn start(tweak: impl FnOnce(&mut Config) + Send + 'static) -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            env: Some(RunEnv::Demo),
-            data_dir: Some(dir.path().to_path_buf()),
-            jwt_secret: Some("bench-secret-bench-secret-bench-secret-01".into()),
-            ..Default::default()
-        },
-    )
-    .expect("config");
-    config.rate_limits.analytics = "1000000000/s".parse().expect("rate");
-    config.rate_limits.login = "1000/s".parse().expect("rate");
-    config.jobs.serve_runs_workers = false;
-    tweak(&mut config);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let state = learnlens::build(config, Arc::new(learnlens::clock::SystemClock))
-                .await
-                .expect("build");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send");
-            learnlens::serve(state, listener, std::future::pending::<()>())
-                .await
-                .expect("serve");
-        });
-    });
-    let addr = rx.recv().expect("server address");
-    Server {
-        base: format!("http://{addr}"),
-        _dir: dir,
-    }
-}
 
 struct Figures {
     rps: f64,
@@ -130,17 +84,6 @@ async fn load(client: &reqwest::Client, url: &str, headers: &[(&str, String)]) -
     }
 }
 
-async fn token(client: &reqwest::Client, base: &str) -> String {
-    let r = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": "learner@demo.test", "password": "learnlens-demo"}))
-        .send()
-        .await
-        .expect("login");
-    let body: serde_json::Value = r.json().await.expect("json");
-    body["token"].as_str().expect("token").to_owned()
-}
-
 fn report(name: &str, f: &Figures, floor: &Figures) {
     println!(
         "{name:<8} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ratio to floor {:.2}",
@@ -168,8 +111,8 @@ const PATH: &str = "/api/v1/learner/analytics/engagement/demo-learner";
 
 /// Logs in on `server`, reads [`PATH`] once (so it is computed and stored), then measures the
 /// floor and the read on that server; prints both as `name`.
-async fn measure(client: &reqwest::Client, server: &Server, name: &str) {
-    let token = token(client, &server.base).await;
+async fn measure(client: &reqwest::Client, server: &App, name: &str) {
+    let token = support::login(client, &server.base, "learner@demo.test").await;
     let auth = vec![
         ("authorization", format!("Bearer {token}")),
         ("x-active-role", "learner".to_owned()),
@@ -199,7 +142,8 @@ fn main() {
             .build()
             .expect("client");
         println!("concurrency {CONCURRENCY}, server on one core, {MEASURE:?} per scenario");
-        measure(&client, &start(|_| {}), "cached").await;
+        let (plain, ()) = support::start(Threads::One, async |_: &mut Config| {});
+        measure(&client, &plain, "cached").await;
 
         let redis = std::env::var("LEARNLENS_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -210,13 +154,14 @@ fn main() {
         let with_redis = |l1_max_bytes: Option<u64>| {
             let redis = redis.clone();
             let prefix = format!("llbench:{}:", uuid::Uuid::new_v4().simple());
-            start(move |c| {
+            let (app, ()) = support::start(Threads::One, async move |c: &mut Config| {
                 c.redis.url = redis;
                 c.redis.key_prefix = prefix;
                 if let Some(bytes) = l1_max_bytes {
                     c.cache.l1_max_bytes = bytes;
                 }
-            })
+            });
+            app
         };
         // L1 keeps nothing: every read is an L2 hit.
         measure(&client, &with_redis(Some(0)), "l2").await;

@@ -40,6 +40,7 @@
 #[allow(dead_code)]
 #[path = "../tests/api/fault_proxy.rs"]
 mod fault_proxy;
+mod support;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -47,7 +48,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use learnlens::config::{Config, Overrides, RunEnv};
+use learnlens::config::Config;
 use learnlens::demo::server::{self, DemoAuth, SourceData};
 use learnlens::demo::synthetic::{DEFAULT_SEED, Size};
 use learnlens::pipeline::stored_role;
@@ -57,6 +58,7 @@ use learnlens::state::AppState;
 use learnlens_analytics::kind::{AnalyticsKind, Group};
 
 use fault_proxy::{FaultProxy, Mode};
+use support::{App, Threads};
 
 /// Concurrent request loops, unless `SOURCE_OUTAGE_LOOPS` says otherwise.
 const LOOPS: usize = 16;
@@ -72,79 +74,33 @@ const TAIL: Duration = Duration::from_secs(3);
 const PATIENCE: Duration = Duration::from_secs(60);
 /// The latency target once the breaker is open.
 const OPEN_P99_TARGET: Duration = Duration::from_millis(100);
-const PASSWORD: &str = "learnlens-demo";
 
+/// The app and the LRS's fault proxy.
 struct Server {
-    base: String,
-    state: Arc<AppState>,
-    /// The LRS's fault proxy.
+    app: App,
     lrs: FaultProxy,
-    /// The server's runtime, where the in-process cache deletes run.
-    rt: tokio::runtime::Handle,
-    _dir: tempfile::TempDir,
 }
 
 /// Starts the demo sources, the LRS's proxy and the app on their own runtime (two worker
 /// threads) and OS thread.
 fn start() -> Server {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut config = Config::load(
-        None,
-        &Overrides {
-            env: Some(RunEnv::Demo),
-            data_dir: Some(dir.path().to_path_buf()),
-            jwt_secret: Some("bench-secret-bench-secret-bench-secret-01".into()),
-            ..Default::default()
-        },
-    )
-    .expect("config");
-    config.rate_limits.analytics = "1000000000/s".parse().expect("rate");
-    config.rate_limits.login = "1000/s".parse().expect("rate");
-    config.jobs.serve_runs_workers = false;
-    config.sources.breaker.open_secs = OPEN_SECS;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        rt.block_on(async move {
-            let platform =
-                learnlens::sources::xapi::Platform::new(&config.sources.activity.platform)
-                    .expect("platform");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind sources");
-            let data = SourceData::synthetic(Size::Demo, DEFAULT_SEED);
-            let sources =
-                server::spawn(data, platform, DemoAuth::default(), listener).expect("sources");
-            // Every service at the source server; then the LRS moved behind the proxy.
-            sources.configure(&mut config.sources);
-            let lrs = FaultProxy::start(sources.addr).await;
-            config.sources.activity.url = format!("http://{}/lrs/xAPI/", lrs.addr);
-            let state = learnlens::build(config, Arc::new(learnlens::clock::SystemClock))
-                .await
-                .expect("build");
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            let handle = tokio::runtime::Handle::current();
-            tx.send((addr, state.clone(), lrs, handle)).expect("send");
-            learnlens::serve(state, listener, std::future::pending::<()>())
-                .await
-                .expect("serve");
-        });
+    let (app, lrs) = support::start(Threads::Workers(2), async |config: &mut Config| {
+        config.sources.breaker.open_secs = OPEN_SECS;
+        let platform = learnlens::sources::xapi::Platform::new(&config.sources.activity.platform)
+            .expect("platform");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sources");
+        let data = SourceData::synthetic(Size::Demo, DEFAULT_SEED);
+        let sources =
+            server::spawn(data, platform, DemoAuth::default(), listener).expect("sources");
+        // Every service at the source server; then the LRS moved behind the proxy.
+        sources.configure(&mut config.sources);
+        let lrs = FaultProxy::start(sources.addr).await;
+        config.sources.activity.url = format!("http://{}/lrs/xAPI/", lrs.addr);
+        lrs
     });
-    let (addr, state, lrs, rt) = rx.recv().expect("server started");
-    Server {
-        base: format!("http://{addr}"),
-        state,
-        lrs,
-        rt,
-        _dir: dir,
-    }
+    Server { app, lrs }
 }
 
 /// One endpoint read by one account, and the cache key of its result.
@@ -155,18 +111,6 @@ struct Read {
     analytics: &'static str,
     stored_role: &'static str,
     subject: &'static str,
-}
-
-async fn token(client: &reqwest::Client, base: &str, email: &str) -> Arc<str> {
-    let r = client
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .expect("login");
-    assert_eq!(r.status(), 200, "login of {email}");
-    let body: serde_json::Value = r.json().await.expect("json");
-    body["token"].as_str().expect("token").into()
 }
 
 /// Every analytic endpoint of the five subjects (skill demand, keyed by query, aside).
@@ -195,10 +139,14 @@ async fn reads(client: &reqwest::Client, base: &str) -> Vec<Read> {
         (Group::OrgAdmin, "org-admin", "learning-culture"),
         (Group::OrgAdmin, "org-admin", "performance"),
     ];
-    let learner_token = token(client, base, "learner@demo.test").await;
-    let trainer_token = token(client, base, "trainer@demo.test").await;
-    let admin_token = token(client, base, "admin@demo.test").await;
-    let multi_token = token(client, base, "multi@demo.test").await;
+    let learner_token: Arc<str> = support::login(client, base, "learner@demo.test")
+        .await
+        .into();
+    let trainer_token: Arc<str> = support::login(client, base, "trainer@demo.test")
+        .await
+        .into();
+    let admin_token: Arc<str> = support::login(client, base, "admin@demo.test").await.into();
+    let multi_token: Arc<str> = support::login(client, base, "multi@demo.test").await.into();
     let subjects = [
         ("demo-learner", "learner", learner_token, learner),
         ("demo-trainer", "trainer", trainer_token, trainer),
@@ -345,7 +293,7 @@ fn spawn_load(
     (0..n)
         .map(|i| {
             let (client, reads, stop) = (client.clone(), reads.clone(), stop.clone());
-            let (state, rt) = (server.state.clone(), server.rt.clone());
+            let (state, rt) = (server.app.state.clone(), server.app.rt.clone());
             tokio::spawn(async move {
                 let mut samples = Vec::new();
                 let mut next = i * reads.len() / n;
@@ -501,19 +449,20 @@ async fn run() {
         .build()
         .expect("client");
     let server = start();
-    let config = &server.state.config.sources;
+    let config = &server.app.state.config.sources;
     let breaker = server
+        .app
         .state
         .sources
         .breaker(Service::Activity)
         .expect("activity breaker")
         .clone();
-    let reads = Arc::new(reads(&client, &server.base).await);
+    let reads = Arc::new(reads(&client, &server.app.base).await);
     // One read per subject and role first: every answer is kept as a snapshot (each learner's
     // statements, each JSON collection), the fallback of the outage.
     let mut seen = std::collections::HashSet::new();
     for read in reads.iter().filter(|r| seen.insert((r.subject, r.role))) {
-        make_cold(&server.rt, &server.state, read).await;
+        make_cold(&server.app.rt, &server.app.state, read).await;
         let s = get(&client, read).await;
         assert_eq!(s.status, Some(200), "first read: {:?}", s.failure);
     }

@@ -58,16 +58,17 @@ fn main() -> anyhow::Result<()> {
         let models = Models {
             drop_off: model.as_ref(),
         };
-        let rows = pipeline::compute(
-            &data,
-            &DataQuality::default(),
-            &selection,
+        let rows = pipeline::Computation {
+            dataset: &data,
+            quality: &DataQuality::default(),
+            selection: &selection,
             as_of,
-            as_of,
-            &cfg,
+            now: as_of,
+            cfg: &cfg,
             models,
-            300,
-        )?;
+            fallback_ttl_secs: 300,
+        }
+        .rows()?;
         println!(
             "{:>24} {:>6} subjects {:>10.3?}",
             kind.name(),

@@ -169,6 +169,10 @@ pub struct BatchArgs {
     /// Organisations computed at once (default: the number of CPUs).
     #[arg(long)]
     pub concurrency: Option<usize>,
+    /// Only read and parse every organisation's data with the batch's source calls; compute
+    /// and write nothing. The batch benchmark's floor (`scripts/bench-batch.sh`).
+    #[arg(long)]
+    pub fetch_only: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -624,21 +628,26 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
         .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
         .unwrap_or(1)
         .max(1);
+    let fetch_only = args.fetch_only;
     let runs: Vec<(String, anyhow::Result<crate::pipeline::batch::OrgRun>)> =
         futures::stream::iter(orgs)
             .map(|org| {
                 let bar = &bar;
                 async move {
-                    let run = pipeline
-                        .run_org(
-                            &org,
-                            crate::pipeline::Selection::default(),
-                            as_of,
-                            crate::pipeline::Reader::Batch,
-                            None,
-                        )
-                        .await
-                        .map_err(|e| anyhow::anyhow!("{e}"));
+                    let run = if fetch_only {
+                        pipeline.fetch_org(&org, as_of).await.map_err(Into::into)
+                    } else {
+                        pipeline
+                            .run_org(
+                                &org,
+                                crate::pipeline::Selection::default(),
+                                as_of,
+                                crate::pipeline::Reader::Batch,
+                                None,
+                            )
+                            .await
+                            .map_err(|e| anyhow::anyhow!("{e}"))
+                    };
                     bar.inc(1);
                     bar.set_message(org.clone());
                     (org, run)
@@ -648,7 +657,11 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
             .collect()
             .await;
     if args.org.is_none() {
-        pipeline.run_global(as_of).await?;
+        if args.fetch_only {
+            crate::pipeline::load_global(&pipeline.sources).await?;
+        } else {
+            pipeline.run_global(as_of).await?;
+        }
     }
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
@@ -666,7 +679,8 @@ pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
     }
     let rate = |n: u64| n as f64 / secs.max(1e-9);
     println!(
-        "batch as of {}: {} learners, {} statements, {} results in {secs:.1} s ({:.0} learners/s, {:.0} statements/s), peak RSS {}",
+        "{}batch as of {}: {} learners, {} statements, {} results in {secs:.1} s ({:.0} learners/s, {:.0} statements/s), peak RSS {}",
+        if args.fetch_only { "fetch-only " } else { "" },
         as_of.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         total.learners,
         total.statements,

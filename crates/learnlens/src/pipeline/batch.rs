@@ -101,12 +101,7 @@ impl Pipeline {
             ctx.checkpoint()?;
             ctx.progress(40).await?;
         }
-        let learners = data
-            .dataset
-            .users
-            .iter()
-            .filter(|u| u.roles.iter().any(|r| r == "learner"))
-            .count() as u64;
+        let learners = data.learners();
         let statements = data.statements;
         let results = self
             .compute_and_write(data, selection, as_of, reader, ctx)
@@ -118,9 +113,24 @@ impl Pipeline {
         })
     }
 
-    /// Computes `selection` over `data` on the blocking pool and writes the results through
-    /// every cache layer `write_chunk` at a time while the computation goes on, so an
-    /// organisation's results are never all in memory. Returns how many were written.
+    /// Only reads organisation `org_id` as [`Self::run_org`] does for the batch, computing and
+    /// writing nothing: the batch benchmark's floor (`learnlens batch --fetch-only`).
+    pub async fn fetch_org(
+        &self,
+        org_id: &str,
+        as_of: DateTime<Utc>,
+    ) -> Result<OrgRun, super::PipelineError> {
+        let data = super::load_org(&self.sources, org_id, as_of, super::Reader::Batch).await?;
+        Ok(OrgRun {
+            learners: data.learners(),
+            statements: data.statements,
+            results: 0,
+        })
+    }
+
+    /// Computes `selection` over `data` and writes the results through every cache layer
+    /// `write_chunk` at a time while the computation goes on, so an organisation's results
+    /// are never all in memory. Returns how many were written.
     async fn compute_and_write(
         &self,
         data: OrgData,
@@ -129,31 +139,13 @@ impl Pipeline {
         reader: super::Reader,
         ctx: Option<&JobContext>,
     ) -> Result<u64, JobError> {
-        let (data, model) = self
-            .model_for(data, &selection, as_of, reader)
-            .await
-            .map_err(JobError::Failed)?;
-        let cfg = self.analytics.clone();
-        let now = self.clock.now();
-        let ttl = self.fallback_ttl_secs;
         let size = self.write_chunk.max(1);
         // One chunk waits while the previous one is written.
         let (chunks, mut written) = tokio::sync::mpsc::channel::<Vec<AnalyticsRow>>(1);
-        let computing = tokio::task::spawn_blocking(move || {
-            let models = Models {
-                drop_off: model.as_ref(),
-            };
-            let mut chunk = Vec::with_capacity(size);
-            super::compute_each(
-                &data.dataset,
-                &data.quality,
-                &selection,
-                as_of,
-                now,
-                &cfg,
-                models,
-                ttl,
-                &mut |row| {
+        let computing = self
+            .spawn_compute(data, selection, as_of, reader, move |c| {
+                let mut chunk = Vec::with_capacity(size);
+                c.each(&mut |row| {
                     chunk.push(row);
                     if chunk.len() < size {
                         return ControlFlow::Continue(());
@@ -164,13 +156,14 @@ impl Pipeline {
                         // The writer stopped (a failed write, a cancel): so do we.
                         Err(_) => ControlFlow::Break(()),
                     }
-                },
-            )?;
-            if !chunk.is_empty() {
-                let _ = chunks.blocking_send(chunk);
-            }
-            Ok::<(), super::PipelineError>(())
-        });
+                })?;
+                if !chunk.is_empty() {
+                    let _ = chunks.blocking_send(chunk);
+                }
+                Ok(())
+            })
+            .await
+            .map_err(JobError::Failed)?;
         let mut results = 0;
         while let Some(chunk) = written.recv().await {
             self.cache.put(&chunk).await?;
@@ -179,18 +172,14 @@ impl Pipeline {
                 ctx.checkpoint()?;
             }
         }
-        computing
-            .await
-            .map_err(|e| JobError::Failed(anyhow!("computing analytics: {e}")))?
-            .map_err(|e| JobError::Failed(e.into()))?;
+        computing.await.map_err(JobError::Failed)?;
         if let Some(ctx) = ctx {
             ctx.progress(90).await?;
         }
         Ok(results)
     }
 
-    /// Computes `selection` over `data` on the blocking pool, with the drop-off model that
-    /// `reader` calls for ([`super::Reader`]).
+    /// Computes `selection` over `data` and returns every result (a cold read: one subject).
     pub(super) async fn compute_rows(
         &self,
         data: OrgData,
@@ -198,28 +187,49 @@ impl Pipeline {
         as_of: DateTime<Utc>,
         reader: super::Reader,
     ) -> anyhow::Result<Vec<AnalyticsRow>> {
+        self.spawn_compute(data, selection, as_of, reader, |c| c.rows())
+            .await?
+            .await
+    }
+
+    /// Starts `work` over the [`super::Computation`] of `selection` over `data` on the
+    /// blocking pool, with the drop-off model that `reader` calls for ([`super::Reader`]),
+    /// and returns its outcome to await.
+    async fn spawn_compute<T, W>(
+        &self,
+        data: OrgData,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+        work: W,
+    ) -> anyhow::Result<impl Future<Output = anyhow::Result<T>> + use<T, W>>
+    where
+        T: Send + 'static,
+        W: FnOnce(&super::Computation<'_>) -> Result<T, super::PipelineError> + Send + 'static,
+    {
         let (data, model) = self.model_for(data, &selection, as_of, reader).await?;
         let cfg = self.analytics.clone();
         let now = self.clock.now();
-        let ttl = self.fallback_ttl_secs;
-        let rows = tokio::task::spawn_blocking(move || {
-            let models = Models {
-                drop_off: model.as_ref(),
-            };
-            super::compute(
-                &data.dataset,
-                &data.quality,
-                &selection,
+        let fallback_ttl_secs = self.fallback_ttl_secs;
+        let task = tokio::task::spawn_blocking(move || {
+            work(&super::Computation {
+                dataset: &data.dataset,
+                quality: &data.quality,
+                selection: &selection,
                 as_of,
                 now,
-                &cfg,
-                models,
-                ttl,
-            )
+                cfg: &cfg,
+                models: Models {
+                    drop_off: model.as_ref(),
+                },
+                fallback_ttl_secs,
+            })
+        });
+        Ok(async move {
+            task.await
+                .map_err(|e| anyhow!("computing analytics: {e}"))?
+                .map_err(Into::into)
         })
-        .await
-        .map_err(|e| anyhow!("computing analytics: {e}"))??;
-        Ok(rows)
     }
 
     /// The drop-off model when `selection` includes dropOffRisk ([`Self::drop_off_model`]).

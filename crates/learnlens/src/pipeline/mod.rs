@@ -1,5 +1,5 @@
 //! The pipeline from the sources to stored results: read an organisation's data with bulk
-//! source calls ([`load_org`]), compute analytics over it ([`compute`], [`compute_each`]) and
+//! source calls ([`load_org`]), compute analytics over it ([`Computation`]) and
 //! write them through the cache layers to the store (a batch job in chunks while it
 //! computes). The nightly batch, manual refreshes and `learnlens batch` all go through here,
 //! so a result means the same whoever computed it.
@@ -111,6 +111,16 @@ pub struct OrgData {
     pub quality: DataQuality,
     /// Activity statements read (events kept).
     pub statements: u64,
+}
+
+impl OrgData {
+    /// Users with the learner role.
+    pub fn learners(&self) -> u64 {
+        let learners = self.dataset.users.iter();
+        learners
+            .filter(|u| u.roles.iter().any(|r| r == "learner"))
+            .count() as u64
+    }
 }
 
 /// Reads one JSON-contract collection through its client, noting the provenance.
@@ -305,88 +315,87 @@ pub fn train_drop_off(
     }
 }
 
-/// Computes the selected analytics over `dataset` at `as_of` with the trained `models` and
-/// returns them as store rows stamped `now`.
-#[allow(clippy::too_many_arguments)]
-pub fn compute(
-    dataset: &Dataset,
-    quality: &DataQuality,
-    selection: &Selection,
-    as_of: DateTime<Utc>,
-    now: DateTime<Utc>,
-    cfg: &AnalyticsConfig,
-    models: Models<'_>,
-    fallback_ttl_secs: u64,
-) -> Result<Vec<AnalyticsRow>, PipelineError> {
-    let mut rows = Vec::new();
-    compute_each(
-        dataset,
-        quality,
-        selection,
-        as_of,
-        now,
-        cfg,
-        models,
-        fallback_ttl_secs,
-        &mut |row| {
-            rows.push(row);
-            ControlFlow::Continue(())
-        },
-    )?;
-    Ok(rows)
+/// One computation: the selected analytics over a data set at `as_of`, as store rows stamped
+/// `now`. Everything a result depends on is here, so the batch, a refresh and a cold read
+/// compute alike.
+#[derive(Clone, Copy)]
+pub struct Computation<'a> {
+    pub dataset: &'a Dataset,
+    pub quality: &'a DataQuality,
+    pub selection: &'a Selection,
+    pub as_of: DateTime<Utc>,
+    /// The rows' `calculated_at`, from which they expire.
+    pub now: DateTime<Utc>,
+    pub cfg: &'a AnalyticsConfig,
+    /// Trained models (the drop-off model, from the store or trained for this computation).
+    pub models: Models<'a>,
+    /// How long results built from fallback data live.
+    pub fallback_ttl_secs: u64,
 }
 
-/// [`compute`], handing each row to `emit` as soon as it is computed (the batch writes them
-/// in chunks meanwhile, so an organisation's results are never all in memory); stops early
-/// when `emit` breaks.
-#[allow(clippy::too_many_arguments)]
-pub fn compute_each(
-    dataset: &Dataset,
-    quality: &DataQuality,
-    selection: &Selection,
-    as_of: DateTime<Utc>,
-    now: DateTime<Utc>,
-    cfg: &AnalyticsConfig,
-    models: Models<'_>,
-    fallback_ttl_secs: u64,
-    emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
-) -> Result<(), PipelineError> {
-    let idx = DatasetIndex::new(dataset);
-    let kinds: Vec<AnalyticsKind> = if selection.kinds.is_empty() {
-        AnalyticsKind::ALL.to_vec()
-    } else {
-        selection.kinds.clone()
-    };
-    let data_quality = quality.to_json();
-    let expires_at = expiry(now, quality, fallback_ttl_secs);
-    // One memo for the whole computation: a cohort's shared quantities (item statistics,
-    // course gains, peer snapshots) are computed once, not once per subject.
-    let memo = CohortMemo::new();
-    for &k in &kinds {
-        let subjects: Vec<String> = match &selection.subject {
-            Some(s) => vec![s.clone()],
-            None => kind::subjects(dataset, k)
-                .into_iter()
-                .filter(|s| s != GLOBAL_SUBJECT)
-                .collect(),
+impl Computation<'_> {
+    /// Every selected result.
+    pub fn rows(&self) -> Result<Vec<AnalyticsRow>, PipelineError> {
+        let mut rows = Vec::new();
+        self.each(&mut |row| {
+            rows.push(row);
+            ControlFlow::Continue(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Hands each result to `emit` as soon as it is computed (the batch writes them in chunks
+    /// meanwhile, so an organisation's results are never all in memory); stops early when
+    /// `emit` breaks.
+    pub fn each(
+        &self,
+        emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
+    ) -> Result<(), PipelineError> {
+        let idx = DatasetIndex::new(self.dataset);
+        let kinds: Vec<AnalyticsKind> = if self.selection.kinds.is_empty() {
+            AnalyticsKind::ALL.to_vec()
+        } else {
+            self.selection.kinds.clone()
         };
-        for subject in subjects {
-            let data = kind::compute_shared(k, &idx, &subject, as_of, cfg, models, &memo)?;
-            let row = AnalyticsRow {
-                role: stored_role(k, &subject).to_owned(),
-                subject_id: subject,
-                analytics_type: k.name().to_owned(),
-                data,
-                data_quality: data_quality.clone(),
-                calculated_at: now,
-                expires_at,
+        let data_quality = self.quality.to_json();
+        let expires_at = expiry(self.now, self.quality, self.fallback_ttl_secs);
+        // One memo for the whole computation: a cohort's shared quantities (item statistics,
+        // course gains, peer snapshots) are computed once, not once per subject.
+        let memo = CohortMemo::new();
+        for &k in &kinds {
+            let subjects: Vec<String> = match &self.selection.subject {
+                Some(s) => vec![s.clone()],
+                None => kind::subjects(self.dataset, k)
+                    .into_iter()
+                    .filter(|s| s != GLOBAL_SUBJECT)
+                    .collect(),
             };
-            if emit(row).is_break() {
-                return Ok(());
+            for subject in subjects {
+                let data = kind::compute_shared(
+                    k,
+                    &idx,
+                    &subject,
+                    self.as_of,
+                    self.cfg,
+                    self.models,
+                    &memo,
+                )?;
+                let row = AnalyticsRow {
+                    role: stored_role(k, &subject).to_owned(),
+                    subject_id: subject,
+                    analytics_type: k.name().to_owned(),
+                    data,
+                    data_quality: data_quality.clone(),
+                    calculated_at: self.now,
+                    expires_at,
+                };
+                if emit(row).is_break() {
+                    return Ok(());
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The global skillDemand over every organisation.

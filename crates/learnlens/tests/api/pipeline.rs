@@ -189,6 +189,18 @@ async fn an_organisation_is_written_in_chunks_while_it_is_computed(backend: Back
     let mut p = app.state.pipeline.clone();
     p.write_chunk = chunk;
     let now = app.clock.now();
+    // The batch benchmark's floor (`learnlens batch --fetch-only`) reads what the batch reads
+    // and writes nothing.
+    let fetched = p.fetch_org(DEMO_ORG, now).await.expect("fetch");
+    assert_eq!(fetched.results, 0);
+    assert!(
+        fetched.learners > 0 && fetched.statements > 0,
+        "{fetched:?}"
+    );
+    let store = &app.state.store;
+    assert!(store.analytics_keys(None).await.expect("keys").is_empty());
+    let models = store.model_versions(pipeline::DROP_OFF_MODEL, DEMO_ORG);
+    assert!(models.await.expect("models").is_empty());
     let run = p
         .run_org(
             DEMO_ORG,
@@ -200,7 +212,11 @@ async fn an_organisation_is_written_in_chunks_while_it_is_computed(backend: Back
         .await
         .expect("run");
     assert_eq!(run.results as usize, expected.len());
-    let mut stored = app.state.store.analytics_keys(None).await.expect("keys");
+    assert_eq!(
+        (run.learners, run.statements),
+        (fetched.learners, fetched.statements)
+    );
+    let mut stored = store.analytics_keys(None).await.expect("keys");
     stored.sort();
     expected.sort();
     assert_eq!(stored, expected, "every result of every chunk");
@@ -568,19 +584,20 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
     // Every learner's statements failed: the LRS's own breaker heard it and opened.
     let lrs = sources.breaker(Service::Activity).expect("breaker");
     assert_eq!(lrs.status().state.as_str(), "open");
-    let rows = pipeline::compute(
-        &fallback.dataset,
-        &fallback.quality,
-        &Selection {
+    let rows = pipeline::Computation {
+        dataset: &fallback.dataset,
+        quality: &fallback.quality,
+        selection: &Selection {
             kinds: vec![AnalyticsKind::EngagementScore],
             subject: Some("demo-learner".into()),
         },
         as_of,
-        as_of,
-        &app.state.config.analytics,
-        learnlens_analytics::kind::Models::default(),
-        app.state.config.sources.fallback_ttl_secs,
-    )
+        now: as_of,
+        cfg: &app.state.config.analytics,
+        models: learnlens_analytics::kind::Models::default(),
+        fallback_ttl_secs: app.state.config.sources.fallback_ttl_secs,
+    }
+    .rows()
     .expect("compute");
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].data_quality["degraded"], json!(true));

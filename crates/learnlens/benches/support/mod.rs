@@ -1,0 +1,103 @@
+//! What the HTTP benchmarks share: the demo app configured for a benchmark, served on its own
+//! runtime on its own OS thread (so the load generator's runtime does not share its threads),
+//! and a login.
+
+// Each benchmark uses a part of this module.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use learnlens::config::{Config, Overrides, RunEnv};
+use learnlens::state::AppState;
+
+pub const PASSWORD: &str = "learnlens-demo";
+
+/// The demo app, running.
+pub struct App {
+    pub base: String,
+    pub state: Arc<AppState>,
+    /// The app's runtime, for work that must run beside the server (in-process cache deletes).
+    pub rt: tokio::runtime::Handle,
+    _dir: tempfile::TempDir,
+}
+
+/// The app's runtime: current-thread (one core), or multi-thread with this many workers.
+#[derive(Clone, Copy)]
+pub enum Threads {
+    One,
+    Workers(usize),
+}
+
+/// Starts the demo app in a fresh data directory with the rate limits out of the way and no
+/// job workers. `setup` runs first, on the app's runtime: it changes the configuration and may
+/// start what the app reads (sources, proxies); what it returns comes back with the app.
+pub fn start<T, S>(threads: Threads, setup: S) -> (App, T)
+where
+    T: Send + 'static,
+    S: AsyncFnOnce(&mut Config) -> T + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = Config::load(
+        None,
+        &Overrides {
+            env: Some(RunEnv::Demo),
+            data_dir: Some(dir.path().to_path_buf()),
+            jwt_secret: Some("bench-secret-bench-secret-bench-secret-01".into()),
+            ..Default::default()
+        },
+    )
+    .expect("config");
+    config.rate_limits.analytics = "1000000000/s".parse().expect("rate");
+    config.rate_limits.login = "1000/s".parse().expect("rate");
+    config.jobs.serve_runs_workers = false;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = match threads {
+            Threads::One => tokio::runtime::Builder::new_current_thread(),
+            Threads::Workers(n) => {
+                let mut b = tokio::runtime::Builder::new_multi_thread();
+                b.worker_threads(n);
+                b
+            }
+        }
+        .enable_all()
+        .build()
+        .expect("runtime");
+        rt.block_on(async move {
+            let extra = setup(&mut config).await;
+            let state = learnlens::build(config, Arc::new(learnlens::clock::SystemClock))
+                .await
+                .expect("build");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            let handle = tokio::runtime::Handle::current();
+            tx.send((addr, state.clone(), handle, extra)).expect("send");
+            learnlens::serve(state, listener, std::future::pending::<()>())
+                .await
+                .expect("serve");
+        });
+    });
+    let (addr, state, rt, extra) = rx.recv().expect("server started");
+    let app = App {
+        base: format!("http://{addr}"),
+        state,
+        rt,
+        _dir: dir,
+    };
+    (app, extra)
+}
+
+/// An access token of the demo account `email`.
+pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let r = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(r.status(), 200, "login of {email}");
+    let body: serde_json::Value = r.json().await.expect("json");
+    body["token"].as_str().expect("token").to_owned()
+}

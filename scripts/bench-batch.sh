@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The nightly batch benchmark (quality.md), one command:
+#
+#   scripts/bench-batch.sh DATASET [CONCURRENCY]
+#
+# DATASET is what `learnlens sources --dataset` takes: synthetic:medium, synthetic:large,
+# oulad (../shared/data/oulad, or $LEARNLENS_OULAD_PATH) or oulad:PATH. CONCURRENCY is the
+# organisations computed at once (default 1).
+#
+# It builds the release binary, serves DATASET's five source contracts from a separate
+# `learnlens sources` process on loopback, and runs twice against them, each time into a fresh
+# PostgreSQL database:
+#   1. the floor, `learnlens batch --fetch-only`: the batch's source calls only (every
+#      organisation read and parsed, nothing computed or written);
+#   2. the batch, `learnlens batch`: read, train, compute every analytic, write.
+# Each prints learners/s, statements/s and the process's peak RSS (/usr/bin/time -v); the
+# script ends with the batch's throughput as a ratio to the floor's.
+#
+# Environment: LEARNLENS_BENCH_PG (default postgres://postgres@127.0.0.1:5432), the server
+# the benchmark's databases are created on and dropped from; AS_OF (default
+# 2026-11-26T00:00:00Z for synthetic sets, 2015-07-01T00:00:00Z for OULAD).
+set -euo pipefail
+
+dataset="${1:?usage: scripts/bench-batch.sh DATASET [CONCURRENCY]}"
+concurrency="${2:-1}"
+pg="${LEARNLENS_BENCH_PG:-postgres://postgres@127.0.0.1:5432}"
+case "$dataset" in
+  oulad*) as_of="${AS_OF:-2015-07-01T00:00:00Z}" ;;
+  *) as_of="${AS_OF:-2026-11-26T00:00:00Z}" ;;
+esac
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+cargo build --release --quiet -p learnlens --bin learnlens
+bin="${CARGO_TARGET_DIR:-$root/target}/release/learnlens"
+
+work="$(mktemp -d)"
+sources_pid=""
+databases=()
+cleanup() {
+  [[ -n "$sources_pid" ]] && kill "$sources_pid" 2>/dev/null && wait "$sources_pid" 2>/dev/null
+  for db in "${databases[@]}"; do psql -q "$pg/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+echo "serving $dataset on 127.0.0.1:$port ..."
+"$bin" sources --dataset "$dataset" --listen "127.0.0.1:$port" --data-dir "$work/sources" \
+  >"$work/sources.log" 2>&1 &
+sources_pid=$!
+for _ in $(seq 1 600); do
+  grep -q "^demo sources" "$work/sources.log" && break
+  kill -0 "$sources_pid" 2>/dev/null || { cat "$work/sources.log"; exit 1; }
+  sleep 1
+done
+grep "^demo sources" "$work/sources.log" || { echo "the source server did not start"; exit 1; }
+
+base="http://127.0.0.1:$port"
+cat >"$work/config.toml" <<EOF
+[sources]
+directory_url = "$base/directory"
+skills_url = "$base/skills"
+catalog_url = "$base/catalog"
+assessments_url = "$base/assessments"
+deadline_ms = 30000
+
+[sources.activity]
+url = "$base/lrs/xAPI/"
+timeout_ms = 30000
+EOF
+
+# Runs `learnlens batch ARGS…` into a fresh database; prints its summary line and peak RSS and
+# leaves the statements/s figure in $rate.
+run() {
+  local name="$1"; shift
+  local db="learnlens_bench_$$_$name"
+  databases+=("$db")
+  psql -q "$pg/postgres" -c "CREATE DATABASE $db"
+  /usr/bin/time -v "$bin" batch --config "$work/config.toml" --database-url "$pg/$db" \
+    --data-dir "$work/$name" --as-of "$as_of" --concurrency "$concurrency" "$@" \
+    >"$work/$name.out" 2>"$work/$name.err" || { cat "$work/$name.out" "$work/$name.err"; exit 1; }
+  local summary rss
+  summary="$(grep "batch as of" "$work/$name.out")"
+  rss="$(awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$work/$name.err")"
+  echo "$name: $summary"
+  echo "$name: peak RSS (time -v) $rss"
+  rate="$(sed -E 's/.*, ([0-9]+) statements\/s.*/\1/' <<<"$summary")"
+}
+
+run floor --fetch-only
+floor="$rate"
+run batch
+echo "batch over $dataset, concurrency $concurrency: $rate statements/s against a floor of $floor: ratio $(python3 -c "print(f'{$rate / max($floor, 1):.2f}')")"
