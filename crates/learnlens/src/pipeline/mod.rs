@@ -232,12 +232,12 @@ async fn read_activity(
         .iter()
         .map(|u| client.events_of(&u.id, Some(as_of), &emails, reader == Reader::Interactive))
         .collect();
-    let answers: Vec<_> = futures::stream::iter(reads)
-        .buffered(ACTIVITY_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let mut answers = futures::stream::iter(reads).buffered(ACTIVITY_CONCURRENCY);
+    // Each learner's statements join the data set as they arrive, so they are held once, not
+    // once per learner and again in the data set (an organisation's events are most of a
+    // batch's memory).
     let mut events = Vec::new();
-    for fetched in answers {
+    while let Some(fetched) = answers.try_next().await? {
         quality.note(Service::Activity, fetched.provenance);
         events.extend(fetched.value);
     }
