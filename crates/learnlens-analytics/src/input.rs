@@ -442,17 +442,22 @@ pub enum Verb {
     Failed,
 }
 
+/// An id that many events repeat (their user, object and course): shared, not copied, when
+/// whoever builds the events interns them (the activity client does per learner), because an
+/// organisation's events are most of a batch's memory.
+pub type Id = std::sync::Arc<str>;
+
 /// One xAPI statement, normalised by the activity client: actor → `userId`, object IRI →
 /// `objectId` (a content item id), parent context → `courseId`, `result.duration` → seconds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ActivityEvent {
-    pub user_id: String,
+    pub user_id: Id,
     pub verb: Verb,
     /// The content item the statement is about.
-    pub object_id: String,
+    pub object_id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub course_id: Option<String>,
+    pub course_id: Option<Id>,
     pub timestamp: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_sec: Option<f64>,
@@ -465,6 +470,31 @@ pub struct ActivityEvent {
     /// OULAD's `sum_click`, carried as a result extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clicks: Option<u32>,
+}
+
+/// Makes equal ids of many events one shared [`Id`]: whoever gathers an organisation's events
+/// passes each through one interner (the pipeline does, as each learner's statements arrive).
+#[derive(Debug, Default)]
+pub struct IdInterner(std::collections::HashSet<Id>);
+
+impl IdInterner {
+    /// The shared id equal to `id`.
+    pub fn id(&mut self, id: &Id) -> Id {
+        if let Some(known) = self.0.get(&**id) {
+            return known.clone();
+        }
+        self.0.insert(id.clone());
+        id.clone()
+    }
+
+    /// Replaces `event`'s ids with the shared ones.
+    pub fn event(&mut self, event: &mut ActivityEvent) {
+        event.user_id = self.id(&event.user_id);
+        event.object_id = self.id(&event.object_id);
+        if let Some(course) = &event.course_id {
+            event.course_id = Some(self.id(course));
+        }
+    }
 }
 
 impl ActivityEvent {
@@ -550,7 +580,7 @@ fn group_by<'a, T>(items: &'a [T], key: impl Fn(&'a T) -> &'a str) -> HashMap<&'
 impl<'a> DatasetIndex<'a> {
     /// Indexes `data`.
     pub fn new(data: &'a Dataset) -> Self {
-        let mut events_by_user = group_by(&data.events, |e| e.user_id.as_str());
+        let mut events_by_user = group_by(&data.events, |e| &*e.user_id);
         for events in events_by_user.values_mut() {
             events.sort_by_key(|e| e.timestamp);
         }
@@ -936,6 +966,27 @@ mod tests {
         assert_eq!(back, data);
     }
 
+    #[test]
+    fn an_interner_shares_equal_ids_and_changes_no_value() {
+        let mut a = event("u1", "item", "2026-01-01T00:00:00Z");
+        a.course_id = Some("c1".into());
+        let mut b = event("u1", "item", "2026-01-02T00:00:00Z");
+        b.course_id = Some("c1".into());
+        let mut other = event("u2", "item2", "2026-01-02T00:00:00Z");
+        let (a0, b0, other0) = (a.clone(), b.clone(), other.clone());
+        assert!(!std::sync::Arc::ptr_eq(&a.user_id, &b.user_id));
+        let mut ids = IdInterner::default();
+        for e in [&mut a, &mut b, &mut other] {
+            ids.event(e);
+        }
+        assert_eq!((&a, &b, &other), (&a0, &b0, &other0));
+        assert!(std::sync::Arc::ptr_eq(&a.user_id, &b.user_id));
+        assert!(std::sync::Arc::ptr_eq(&a.object_id, &b.object_id));
+        let course = |e: &ActivityEvent| e.course_id.clone().expect("course");
+        assert!(std::sync::Arc::ptr_eq(&course(&a), &course(&b)));
+        assert!(!std::sync::Arc::ptr_eq(&a.user_id, &other.user_id));
+    }
+
     fn event(user: &str, object: &str, at: &str) -> ActivityEvent {
         ActivityEvent {
             user_id: user.into(),
@@ -974,11 +1025,7 @@ mod tests {
             ..Dataset::default()
         };
         let idx = data.index();
-        let ids: Vec<&str> = idx
-            .events_of("u1")
-            .iter()
-            .map(|e| e.object_id.as_str())
-            .collect();
+        let ids: Vec<&str> = idx.events_of("u1").iter().map(|e| &*e.object_id).collect();
         assert_eq!(ids, ["a", "b", "c"]);
         assert_eq!(idx.events_until("u1", ts("2025-01-03T00:00:00Z")).len(), 2);
         assert!(idx.events_of("nobody").is_empty());

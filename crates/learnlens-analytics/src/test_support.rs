@@ -222,9 +222,9 @@ fn arb_event() -> impl Strategy<Value = ActivityEvent> {
     )
         .prop_map(
             |(user_id, verb, object_id, timestamp, duration_sec, completion)| ActivityEvent {
-                user_id,
+                user_id: user_id.into(),
                 verb,
-                object_id,
+                object_id: object_id.into(),
                 course_id: None,
                 timestamp,
                 duration_sec,

@@ -29,14 +29,14 @@ fn page_body(platform: &Platform) -> Vec<u8> {
     let statements: Vec<_> = (0..PAGE)
         .map(|i| {
             let event = ActivityEvent {
-                user_id: format!("learner-{}", i % 50),
+                user_id: format!("learner-{}", i % 50).into(),
                 verb: if i % 5 == 0 {
                     Verb::Answered
                 } else {
                     Verb::Experienced
                 },
-                object_id: format!("content-{}", i % 200),
-                course_id: Some(format!("course-{}", i % 7)),
+                object_id: format!("content-{}", i % 200).into(),
+                course_id: Some(format!("course-{}", i % 7).into()),
                 timestamp: start + TimeDelta::seconds(i as i64 * 61),
                 duration_sec: Some(30.0 + i as f64),
                 score_scaled: (i % 5 == 0).then_some(0.5),

@@ -1038,10 +1038,10 @@ pub mod map {
         start: DateTime<Utc>,
     ) -> Option<ActivityEvent> {
         Some(ActivityEvent {
-            user_id: row.id_student.to_string(),
+            user_id: row.id_student.to_string().into(),
             verb: Verb::Experienced,
-            object_id: row.id_site.to_string(),
-            course_id: Some(course_id.to_owned()),
+            object_id: row.id_site.to_string().into(),
+            course_id: Some(course_id.into()),
             timestamp: day_noon(start, row.date)?,
             duration_sec: None,
             score_scaled: None,
@@ -1190,7 +1190,7 @@ mod tests {
         };
         let ev = map::event(&click, "BBB-2014B", start).expect("maps");
         assert_eq!(ev.verb, Verb::Experienced);
-        assert_eq!((ev.object_id.as_str(), ev.clicks), ("546669", Some(4)));
+        assert_eq!((&*ev.object_id, ev.clicks), ("546669", Some(4)));
         assert_eq!(ev.course_id.as_deref(), Some("BBB-2014B"));
         assert_eq!(ev.timestamp, ts("2014-01-22T12:00:00Z"));
         assert_eq!(ev.duration_sec, None);

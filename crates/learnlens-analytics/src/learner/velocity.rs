@@ -295,9 +295,7 @@ pub(crate) fn first_completions<'a>(
     let mut first = HashMap::new();
     for event in events {
         if event.signals_completion() && idx.content_item(&event.object_id).is_some() {
-            first
-                .entry(event.object_id.as_str())
-                .or_insert(event.timestamp);
+            first.entry(&*event.object_id).or_insert(event.timestamp);
         }
     }
     first

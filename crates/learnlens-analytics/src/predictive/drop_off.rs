@@ -732,9 +732,9 @@ mod tests {
                     + TimeDelta::days(day)
                     + TimeDelta::hours(9 + (rng.next() * 8.0) as i64);
                 let mut e = ActivityEvent {
-                    user_id: user_id.clone(),
+                    user_id: user_id.as_str().into(),
                     verb: Verb::Experienced,
-                    object_id: format!("i{}", next_item % 10),
+                    object_id: format!("i{}", next_item % 10).into(),
                     course_id: Some("c1".into()),
                     timestamp: at,
                     duration_sec: Some(300.0 + 3300.0 * rng.next()),

@@ -179,7 +179,7 @@ impl<'a> EnrollmentTrace<'a> {
             .filter(|e| {
                 e.timestamp >= start
                     && (e.course_id.as_deref() == Some(course_id)
-                        || item_set.contains(e.object_id.as_str()))
+                        || item_set.contains(&*e.object_id))
             })
             .map(|e| e.timestamp)
             .collect();

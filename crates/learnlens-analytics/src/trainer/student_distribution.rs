@@ -378,14 +378,14 @@ mod tests {
     fn golden_gini_vectors_hold_through_the_progress_metric() {
         // Progress [0, 0, 0, 1] (scaled [0, 0, 0, 10]) → 0.75; [0.5, 0.5, 0.5] → 0.
         let mut data = example();
-        data.events.retain(|e| e.user_id != "u4");
+        data.events.retain(|e| &*e.user_id != "u4");
         for (e, p) in data.enrollments.iter_mut().zip([0.0, 0.0, 0.0, 1.0]) {
             e.progress = p;
         }
         let d = compute(&data, "t1", Metric::Progress, ts(AS_OF), &Config::default());
         assert_eq!(d.header.n.get("values"), Some(&4));
         close(d.gini.expect("gini"), 0.75);
-        data.events.retain(|e| e.user_id != "u3");
+        data.events.retain(|e| &*e.user_id != "u3");
         for e in &mut data.enrollments {
             e.progress = 0.5;
         }
@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn one_learner_has_null_sd_and_zero_gini() {
         let mut data = example();
-        data.events.retain(|e| e.user_id == "u2");
+        data.events.retain(|e| &*e.user_id == "u2");
         let d = compute(
             &data,
             "t1",

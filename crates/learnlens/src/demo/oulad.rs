@@ -409,8 +409,8 @@ mod tests {
         s.iter()
             .map(|s| {
                 (
-                    s.event.user_id.clone(),
-                    s.event.course_id.clone().unwrap_or_default(),
+                    s.event.user_id.to_string(),
+                    s.event.course_id.as_deref().unwrap_or_default().to_owned(),
                     s.event.clicks,
                     s.event.timestamp,
                 )
@@ -465,7 +465,7 @@ mod tests {
         assert_eq!(got, want);
         let e = &s[0].event;
         assert_eq!(e.verb, learnlens_analytics::input::Verb::Experienced);
-        assert_eq!(e.object_id, "12");
+        assert_eq!(&*e.object_id, "12");
         let ids: std::collections::HashSet<Uuid> = s.iter().map(|x| x.id).collect();
         assert_eq!(ids.len(), 6);
         // Ids do not depend on the query.

@@ -47,7 +47,7 @@ impl StatementFilter {
     }
 
     fn admits(&self, e: &ActivityEvent) -> bool {
-        self.agent.as_deref().is_none_or(|a| e.user_id == a) && self.admits_time(e.timestamp)
+        self.agent.as_deref().is_none_or(|a| *e.user_id == *a) && self.admits_time(e.timestamp)
     }
 }
 

@@ -24,8 +24,8 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
 use learnlens_analytics::input::{
-    ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, JobRole,
-    Organization, Skill, User, UserSkill,
+    ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, IdInterner,
+    JobRole, Organization, Skill, User, UserSkill,
 };
 use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
 use learnlens_analytics::memo::CohortMemo;
@@ -233,13 +233,17 @@ async fn read_activity(
         .map(|u| client.events_of(&u.id, Some(as_of), &emails, reader == Reader::Interactive))
         .collect();
     let mut answers = futures::stream::iter(reads).buffered(ACTIVITY_CONCURRENCY);
-    // Each learner's statements join the data set as they arrive, so they are held once, not
-    // once per learner and again in the data set (an organisation's events are most of a
-    // batch's memory).
+    // An organisation's events are most of a batch's memory. Each learner's statements join
+    // the data set as they arrive, so they are held once, not once per learner and again in
+    // the data set; and their ids (user, object, course) are shared, not copied per event.
     let mut events = Vec::new();
+    let mut ids = IdInterner::default();
     while let Some(fetched) = answers.try_next().await? {
         quality.note(Service::Activity, fetched.provenance);
-        events.extend(fetched.value);
+        events.extend(fetched.value.into_iter().map(|mut e| {
+            ids.event(&mut e);
+            e
+        }));
     }
     let n = events.len() as u64;
     Ok((events, n))

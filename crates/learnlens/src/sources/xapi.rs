@@ -469,10 +469,10 @@ fn map_statement(
     let course_id = course_of(s.get("context"), mapping.platform);
 
     let mut event = ActivityEvent {
-        user_id,
+        user_id: user_id.into(),
         verb,
-        object_id,
-        course_id,
+        object_id: object_id.into(),
+        course_id: course_id.map(Into::into),
         timestamp,
         duration_sec: None,
         score_scaled: None,

@@ -184,9 +184,9 @@ async fn the_lazy_stream_of_small_holds_exactly_the_statements_of_the_in_memory_
     let mut seen = std::collections::HashSet::new();
     let mut previous: Option<&str> = None;
     for e in &from_lazy.events {
-        if previous != Some(e.user_id.as_str()) {
-            assert!(seen.insert(e.user_id.as_str()), "{} comes back", e.user_id);
-            previous = Some(e.user_id.as_str());
+        if previous != Some(&*e.user_id) {
+            assert!(seen.insert(&*e.user_id), "{} comes back", e.user_id);
+            previous = Some(&*e.user_id);
         }
     }
 }

@@ -272,7 +272,7 @@ async fn the_oulad_lrs_serves_each_students_click_rows_as_statements_with_paging
         .expect("fetched");
     assert_eq!(fetched.events.len() as u64, on_day, "statements on {day}");
     assert!(fetched.pages >= 4);
-    let users: HashSet<&str> = fetched.events.iter().map(|e| e.user_id.as_str()).collect();
+    let users: HashSet<&str> = fetched.events.iter().map(|e| &*e.user_id).collect();
     assert!(users.len() > 100);
 
     // The unfiltered stream's first pages, read by hand: 1000 statements each, ids unique,

@@ -177,10 +177,10 @@ fn batch(platform: &Platform) -> Vec<Posted> {
             format!("c{}", i % 25)
         };
         let mut event = ActivityEvent {
-            user_id: format!("u{:02}", i % 12),
+            user_id: format!("u{:02}", i % 12).into(),
             verb,
-            object_id: object,
-            course_id: (i % 10 != 9).then(|| format!("C{}", i % 3)),
+            object_id: object.into(),
+            course_id: (i % 10 != 9).then(|| format!("C{}", i % 3).into()),
             timestamp: at(i),
             duration_sec: (i % 2 == 0).then_some(i as f64 * 1.5),
             score_scaled: matches!(verb, Verb::Passed | Verb::Failed | Verb::Answered)
@@ -195,7 +195,7 @@ fn batch(platform: &Platform) -> Vec<Posted> {
         };
         let mut statement = event_to_statement(&event, platform);
         statement["id"] = json!(id(i).to_string());
-        let mut account = Some(event.user_id.clone());
+        let mut account = Some(event.user_id.to_string());
         if i % 50 == 7 {
             statement["actor"] = json!({"objectType": "Agent", "mbox": format!("mailto:{}", email_of(&event.user_id))});
             account = None;
@@ -389,7 +389,11 @@ async fn statements_posted_to_a_real_lrs_read_back_through_the_client() {
     );
     assert_eq!(all.events.len(), GOOD - 1);
     assert_eq!(all.events, events);
-    assert!(all.events.iter().any(|e| e.object_id == "module 1/intro?"));
+    assert!(
+        all.events
+            .iter()
+            .any(|e| &*e.object_id == "module 1/intro?")
+    );
     assert!(all.events.iter().any(|e| e.clicks.is_some()));
     eprintln!(
         "xAPI read-back from Ralph: {} statements in {} pages of 37 in {:?} ({:.0} statements/s)",
@@ -427,7 +431,7 @@ async fn statements_posted_to_a_real_lrs_read_back_through_the_client() {
         "{} events",
         events.len()
     );
-    assert!(got.events.iter().all(|e| e.user_id == "u07"));
+    assert!(got.events.iter().all(|e| &*e.user_id == "u07"));
     assert_eq!(got.events, events);
     assert_eq!(got.skipped, skipped);
 

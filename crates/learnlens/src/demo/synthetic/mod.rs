@@ -687,10 +687,10 @@ impl Generator {
             .get(e.item as usize)
             .and_then(|i| w.courses.get(i.course as usize));
         ActivityEvent {
-            user_id: user_id.to_owned(),
+            user_id: user_id.into(),
             verb: e.verb,
-            object_id: self.item_id(e.item),
-            course_id: course.map(|c| c.id.clone()),
+            object_id: self.item_id(e.item).into(),
+            course_id: course.map(|c| c.id.as_str().into()),
             timestamp: ts(e.ts),
             duration_sec: e.duration,
             score_scaled: e.score,

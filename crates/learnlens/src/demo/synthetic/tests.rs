@@ -112,7 +112,7 @@ fn dataset_events_are_the_per_user_events() {
     let data = g.dataset();
     assert_eq!(data.events.len() as u64, g.total_events());
     for id in g.user_ids() {
-        let from_dataset: Vec<_> = data.events.iter().filter(|e| e.user_id == id).collect();
+        let from_dataset: Vec<_> = data.events.iter().filter(|e| *e.user_id == *id).collect();
         let lazy: Vec<_> = g.events_of(id).collect();
         assert_eq!(from_dataset.len(), lazy.len(), "{id}");
         assert!(from_dataset.iter().zip(&lazy).all(|(a, b)| *a == b), "{id}");
@@ -324,7 +324,7 @@ fn check_integrity(data: &Dataset, as_of: DateTime<Utc>, foreign_trainers: bool)
         let item = idx.content_item(&ev.object_id).expect("event object");
         assert_eq!(ev.course_id.as_deref(), Some(item.course_id.as_str()));
         let e = enrolled
-            .get(&(ev.user_id.as_str(), item.course_id.as_str()))
+            .get(&(&*ev.user_id, item.course_id.as_str()))
             .expect("events only in enrolled courses");
         assert!(ev.timestamp <= as_of && ev.timestamp >= e.enrolled_at);
         if let Some(d) = e.dropped_at {
@@ -332,7 +332,7 @@ fn check_integrity(data: &Dataset, as_of: DateTime<Utc>, foreign_trainers: bool)
         }
         assert!(ev.score_scaled.is_none_or(|s| (0.0..=1.0).contains(&s)));
         assert!(ev.duration_sec.is_none_or(|d| d >= 0.0));
-        let prev = last.insert(ev.user_id.as_str(), ev.timestamp);
+        let prev = last.insert(&*ev.user_id, ev.timestamp);
         assert!(prev.is_none_or(|p| p <= ev.timestamp), "per-user order");
     }
 }
@@ -719,9 +719,7 @@ fn measure(seed: u64) -> Structure {
     let mut per_enrollment: HashMap<(&str, &str), usize> = HashMap::new();
     for e in &data.events {
         if let Some(c) = &e.course_id {
-            *per_enrollment
-                .entry((e.user_id.as_str(), c.as_str()))
-                .or_default() += 1;
+            *per_enrollment.entry((&*e.user_id, &**c)).or_default() += 1;
         }
     }
     let activity = |status: EnrollmentStatus| {

@@ -91,7 +91,7 @@ fn mbox_actors_map_through_the_directory_case_insensitively() {
     not_mailto["actor"] = json!({"mbox": "ada@example.com"});
     let p = parse(&page(vec![known, unknown, not_mailto]));
     assert_eq!(p.events.len(), 1);
-    assert_eq!(p.events[0].user_id, "u-ada");
+    assert_eq!(&*p.events[0].user_id, "u-ada");
     assert_eq!(p.skipped.unknown_actor, 1);
     assert_eq!(p.skipped.malformed, 1);
 }
@@ -528,10 +528,10 @@ fn any_event() -> impl Strategy<Value = ActivityEvent> {
         .prop_map(
             |((user_id, verb, object_id, course_id), (secs, nanos), (d, s, c, ok, clicks))| {
                 ActivityEvent {
-                    user_id,
+                    user_id: user_id.into(),
                     verb,
-                    object_id,
-                    course_id,
+                    object_id: object_id.into(),
+                    course_id: course_id.map(Into::into),
                     timestamp: Utc.timestamp_opt(secs, nanos).single().unwrap_or_default(),
                     duration_sec: d,
                     score_scaled: s,
