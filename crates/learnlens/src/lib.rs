@@ -116,8 +116,10 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         fallback_ttl_secs: config.sources.fallback_ttl_secs,
         write_chunk: pipeline::batch::WRITE_CHUNK,
         in_flight: pipeline::read::in_flight(),
+        org_reads: pipeline::read::org_reads(),
         recently_queued: pipeline::read::recently_queued(),
         cold_computes: Arc::default(),
+        cold_org_reads: Arc::default(),
     };
     let jobs = jobs::Runtime::new(
         store.clone(),

@@ -60,10 +60,14 @@ pub struct Pipeline {
     pub write_chunk: usize,
     /// Cold computes in progress (single flight), see `read.rs`.
     pub in_flight: super::read::InFlight,
+    /// Organisations being read for cold computes (shared reads), see `read.rs`.
+    pub org_reads: super::read::OrgReads,
     /// Stale results whose refresh was queued, see `read.rs`.
     pub recently_queued: super::read::RecentlyQueued,
     /// Cold computes run by this process (also `learnlens_cold_computes_total`).
     pub cold_computes: Arc<std::sync::atomic::AtomicU64>,
+    /// Organisations read by cold computes of this process, a shared read once.
+    pub cold_org_reads: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Counts of one organisation's run.
@@ -104,7 +108,7 @@ impl Pipeline {
         let learners = data.learners();
         let statements = data.statements;
         let results = self
-            .compute_and_write(data, selection, as_of, reader, ctx)
+            .compute_and_write(Arc::new(data), selection, as_of, reader, ctx)
             .await?;
         Ok(OrgRun {
             learners,
@@ -133,7 +137,7 @@ impl Pipeline {
     /// are never all in memory. Returns how many were written.
     async fn compute_and_write(
         &self,
-        data: OrgData,
+        data: Arc<OrgData>,
         selection: Selection,
         as_of: DateTime<Utc>,
         reader: super::Reader,
@@ -182,7 +186,7 @@ impl Pipeline {
     /// Computes `selection` over `data` and returns every result (a cold read: one subject).
     pub(super) async fn compute_rows(
         &self,
-        data: OrgData,
+        data: Arc<OrgData>,
         selection: Selection,
         as_of: DateTime<Utc>,
         reader: super::Reader,
@@ -197,7 +201,7 @@ impl Pipeline {
     /// and returns its outcome to await.
     async fn spawn_compute<T, W>(
         &self,
-        data: OrgData,
+        data: Arc<OrgData>,
         selection: Selection,
         as_of: DateTime<Utc>,
         reader: super::Reader,
@@ -207,7 +211,7 @@ impl Pipeline {
         T: Send + 'static,
         W: FnOnce(&super::Computation<'_>) -> Result<T, super::PipelineError> + Send + 'static,
     {
-        let (data, model) = self.model_for(data, &selection, as_of, reader).await?;
+        let model = self.model_for(&data, &selection, as_of, reader).await?;
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let fallback_ttl_secs = self.fallback_ttl_secs;
@@ -235,15 +239,15 @@ impl Pipeline {
     /// The drop-off model when `selection` includes dropOffRisk ([`Self::drop_off_model`]).
     async fn model_for(
         &self,
-        data: OrgData,
+        data: &Arc<OrgData>,
         selection: &Selection,
         as_of: DateTime<Utc>,
         reader: super::Reader,
-    ) -> anyhow::Result<(OrgData, Option<DropOffModel>)> {
+    ) -> anyhow::Result<Option<DropOffModel>> {
         if selection.includes(AnalyticsKind::DropOffRisk) {
             self.drop_off_model(data, as_of, reader).await
         } else {
-            Ok((data, None))
+            Ok(None)
         }
     }
 
@@ -252,10 +256,10 @@ impl Pipeline {
     /// version. Its `version` is the store's id, which every score names (`modelVersion`).
     async fn drop_off_model(
         &self,
-        data: OrgData,
+        data: &Arc<OrgData>,
         as_of: DateTime<Utc>,
         reader: super::Reader,
-    ) -> anyhow::Result<(OrgData, Option<DropOffModel>)> {
+    ) -> anyhow::Result<Option<DropOffModel>> {
         if reader == super::Reader::Interactive
             && let Some(stored) = self
                 .store
@@ -265,21 +269,21 @@ impl Pipeline {
             match serde_json::from_value::<DropOffModel>(stored.params) {
                 Ok(mut model) if model.is_usable() => {
                     model.version = stored.id;
-                    return Ok((data, Some(model)));
+                    return Ok(Some(model));
                 }
                 _ => tracing::warn!(model = %stored.id,
                     "the stored drop-off model does not fit this build; training a new one"),
             }
         }
         let cfg = self.analytics.clone();
-        let (data, trained) = tokio::task::spawn_blocking(move || {
-            let model = super::train_drop_off(&data.dataset, as_of, &cfg);
-            (data, model)
+        let training = data.clone();
+        let trained = tokio::task::spawn_blocking(move || {
+            super::train_drop_off(&training.dataset, as_of, &cfg)
         })
         .await
         .map_err(|e| anyhow!("training the drop-off model: {e}"))?;
         let Some(mut model) = trained else {
-            return Ok((data, None));
+            return Ok(None);
         };
         let metrics = serde_json::json!({
             "n": model.n,
@@ -301,7 +305,7 @@ impl Pipeline {
             .await?;
         tracing::info!(model = %stored.id, n = model.n, "drop-off model trained and stored");
         model.version = stored.id;
-        Ok((data, Some(model)))
+        Ok(Some(model))
     }
 
     /// The global skillDemand, computed now from the sources.

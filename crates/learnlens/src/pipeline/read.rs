@@ -15,7 +15,7 @@ use learnlens_analytics::input::User;
 use learnlens_analytics::kind::{AnalyticsKind, GLOBAL_SUBJECT};
 
 use super::batch::{MAX_ATTEMPTS, Pipeline, REFRESH_KIND, RefreshPayload};
-use super::{PipelineError, Selection, stored_role};
+use super::{OrgData, PipelineError, Selection, stored_role};
 use crate::cache::{self, Cache, Cached, Layer};
 use crate::jobs::Runtime;
 use crate::sources::Service;
@@ -70,6 +70,24 @@ pub fn in_flight() -> InFlight {
     moka::future::Cache::builder()
         .max_capacity(10_000)
         .time_to_live(std::time::Duration::from_secs(2))
+        .build()
+}
+
+/// Organisations being read for cold computes, for sharing: concurrent cold computes of
+/// different subjects of one organisation (a trainer's and learners' dashboards after the
+/// cache was lost, say) share one read of it (every source call, every learner's statements)
+/// instead of each reading all of it. An entry lives [`ORG_READ_REUSE`], so a cold compute's
+/// data is at most that much older than the request; a handful are kept (an organisation's
+/// data set can be large).
+pub type OrgReads = moka::future::Cache<String, Arc<OrgData>>;
+
+/// See [`OrgReads`].
+const ORG_READ_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+pub fn org_reads() -> OrgReads {
+    moka::future::Cache::builder()
+        .max_capacity(8)
+        .time_to_live(ORG_READ_REUSE)
         .build()
 }
 
@@ -178,13 +196,23 @@ impl Pipeline {
                 kinds,
                 subject: Some(subject.to_owned()),
             };
-            let data =
-                match super::load_org(&self.sources, &org, now, super::Reader::Interactive).await {
-                    Err(PipelineError::UnknownOrganization(_)) => {
-                        return Err(ReadError::UnknownSubject);
+            let read = async {
+                self.cold_org_reads
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let data = super::load_org(&self.sources, &org, now, super::Reader::Interactive);
+                data.await.map(Arc::new)
+            };
+            let data = self
+                .org_reads
+                .try_get_with(org.clone(), read)
+                .await
+                .map_err(|e: Arc<PipelineError>| match &*e {
+                    PipelineError::UnknownOrganization(_) => ReadError::UnknownSubject,
+                    PipelineError::Source(SourceError::Unavailable { .. }) => {
+                        ReadError::Unavailable(e.to_string())
                     }
-                    other => other?,
-                };
+                    other => ReadError::Other(anyhow::anyhow!("{other}")),
+                })?;
             Ok(self
                 .compute_rows(data, selection, now, super::Reader::Interactive)
                 .await?)

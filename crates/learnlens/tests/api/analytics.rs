@@ -283,6 +283,59 @@ async fn sixteen_concurrent_misses_compute_once(backend: Backend) {
 }
 on_both_backends!(sixteen_concurrent_misses_compute_once);
 
+async fn concurrent_cold_computes_of_one_organisation_share_its_read(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let pipeline = &app.state.pipeline;
+    let (computes, reads) = (&pipeline.cold_computes, &pipeline.cold_org_reads);
+    let before = (
+        computes.load(Ordering::Relaxed),
+        reads.load(Ordering::Relaxed),
+    );
+    let mut requests = Vec::new();
+    for (email, role, path) in [
+        (
+            "admin@demo.test",
+            "org-admin",
+            format!("/org-admin/analytics/learning-culture/{DEMO_ORG}"),
+        ),
+        (
+            "learner@demo.test",
+            "learner",
+            "/learner/analytics/engagement/demo-learner".to_owned(),
+        ),
+        (
+            "trainer@demo.test",
+            "trainer",
+            "/trainer/analytics/course-performance/demo-trainer".to_owned(),
+        ),
+    ] {
+        let (token, _) = app.login_as(email).await;
+        requests.push((token, role, path));
+    }
+    let responses = futures::future::join_all(
+        requests
+            .iter()
+            .map(|(token, role, path)| get(&app, token, role, path)),
+    )
+    .await;
+    for r in responses {
+        assert_eq!(r.status(), 200);
+    }
+    let after = (
+        computes.load(Ordering::Relaxed),
+        reads.load(Ordering::Relaxed),
+    );
+    assert_eq!(after.0 - before.0, 3, "one cold compute per subject");
+    assert_eq!(
+        after.1 - before.1,
+        1,
+        "the three computes read the organisation once"
+    );
+}
+on_both_backends!(concurrent_cold_computes_of_one_organisation_share_its_read);
+
 /// A learner of the demo world's second organisation with a login.
 async fn second_org_learner(app: &TestApp) -> (String, String, String) {
     let generator = Generator::new(Size::Demo, DEFAULT_SEED);
