@@ -76,9 +76,10 @@ pub fn in_flight() -> InFlight {
 /// Organisations being read for cold computes, for sharing: concurrent cold computes of
 /// different subjects of one organisation (a trainer's and learners' dashboards after the
 /// cache was lost, say) share one read of it (every source call, every learner's statements)
-/// instead of each reading all of it. An entry lives [`ORG_READ_REUSE`], so a cold compute's
-/// data is at most that much older than the request; a handful are kept (an organisation's
-/// data set can be large).
+/// instead of each reading all of it. A live read is reused for [`ORG_READ_REUSE`], so a cold
+/// compute's data is at most that much older than the request; a read with fallback data is
+/// shared only while in progress, so live data is used as soon as a source is back. A handful
+/// are kept (an organisation's data set can be large).
 pub type OrgReads = moka::future::Cache<String, Arc<OrgData>>;
 
 /// See [`OrgReads`].
@@ -213,6 +214,10 @@ impl Pipeline {
                     }
                     other => ReadError::Other(anyhow::anyhow!("{other}")),
                 })?;
+            if data.quality.degraded() {
+                // Shared only while in progress: the next cold compute asks the sources again.
+                self.org_reads.invalidate(&org).await;
+            }
             Ok(self
                 .compute_rows(data, selection, now, super::Reader::Interactive)
                 .await?)

@@ -678,6 +678,53 @@ async fn a_cold_read_with_a_source_down_and_no_fallback_is_a_503(backend: Backen
 }
 on_both_backends!(a_cold_read_with_a_source_down_and_no_fallback_is_a_503);
 
+async fn a_degraded_organisation_read_is_not_reused_by_the_next_cold_compute(backend: Backend) {
+    let Some((app, proxy)) = app_behind_a_proxy(backend).await else {
+        return;
+    };
+    let reads = &app.state.pipeline.cold_org_reads;
+    let read_count = || reads.load(std::sync::atomic::Ordering::Relaxed);
+    let get = |email: &'static str, role: &'static str, path: String| {
+        let app = &app;
+        async move {
+            let (token, _) = app.login_as(email).await;
+            let r = app
+                .client
+                .get(app.url(&format!("/api/v1{path}")))
+                .bearer_auth(&token)
+                .header("x-active-role", role)
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.expect("json")
+        }
+    };
+    let org_path = format!("/org-admin/analytics/learning-culture/{DEMO_ORG}");
+    let trainer_path = "/trainer/analytics/course-performance/demo-trainer".to_owned();
+    let learner_path = "/learner/analytics/engagement/demo-learner".to_owned();
+
+    // Live: one read (which keeps every answer as a snapshot, the trainer's directory entry
+    // and every learner's statements included), reused by the next subject's cold compute.
+    let before = read_count();
+    get("learner@demo.test", "learner", learner_path).await;
+    get("trainer@demo.test", "trainer", trainer_path.clone()).await;
+    assert_eq!(read_count() - before, 1, "a live read is reused");
+
+    // Down: each cold compute reads again, from the snapshots; nothing degraded is reused.
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the live read's reuse is over
+    proxy.set(Mode::Refuse);
+    let before = read_count();
+    let org = get("admin@demo.test", "org-admin", org_path).await;
+    assert_eq!(org["dataQuality"]["degraded"], json!(true));
+    let cache = &app.state.pipeline.cache;
+    cache.clear(Some("demo-trainer")).await.expect("clear");
+    let trainer = get("trainer@demo.test", "trainer", trainer_path).await;
+    assert_eq!(trainer["dataQuality"]["degraded"], json!(true));
+    assert_eq!(read_count() - before, 2, "a degraded read is not reused");
+}
+on_both_backends!(a_degraded_organisation_read_is_not_reused_by_the_next_cold_compute);
+
 #[test]
 fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
     use learnlens::sources::MockSource as _;
