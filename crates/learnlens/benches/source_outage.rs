@@ -17,8 +17,10 @@
 //! in-process (`Cache::delete`) and drops the subject's single-flight entry, so each request
 //! misses every layer and computes from the sources (a cold compute reads the whole
 //! organisation: 30 learners' statements from the LRS). Misses of one subject that overlap
-//! still share one compute, as in production; a response that a concurrent compute put back
-//! into the cache between the delete and the GET says `cached: true` and is counted apart.
+//! still share one compute, and computes of one organisation its read (reused 2 s when
+//! live, only while in progress when degraded), as in production; a response that a
+//! concurrent compute put back into the cache between the delete and the GET says
+//! `cached: true` and is counted apart.
 //! With a warm cache instead, a result computed from fallback data is served until it expires
 //! (`sources.fallback_ttl_secs`), which this scenario does not measure.
 //!
