@@ -4,9 +4,11 @@
 //! (`worker`: handlers that record their effect; `blocker`: a handler that never finishes, to
 //! be killed), until its standard input closes.
 //!
-//! The effect is a row in `test_effects` (no unique key), inserted only while the attempt still
-//! owns the job (`WHERE EXISTS (… id = $1 AND attempt = $2 AND status = 'running')`, the store's
-//! fence), so a job run twice to its effect has two rows.
+//! The effect is `tests/api/fenced_effect.rs`'s, shared with the tests: a row in `test_effects`
+//! written only while the attempt still owns the job.
+
+#[path = "../tests/api/fenced_effect.rs"]
+mod fenced_effect;
 
 use std::io::Read as _;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use learnlens::store::Store;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio_util::sync::CancellationToken;
+
+use fenced_effect::fenced_effect;
 
 const ROLE_ENV: &str = "LEARNLENS_QP_ROLE";
 const DB_ENV: &str = "LEARNLENS_QP_DATABASE_URL";
@@ -31,21 +35,6 @@ const KILLED: &str = "qp-killed";
 struct Effect {
     kind: &'static str,
     pool: PgPool,
-}
-
-async fn fenced_effect(pool: &PgPool, job_id: &str, attempt: i32) -> u64 {
-    sqlx::query(
-        "INSERT INTO test_effects (job_id, attempt, pid)
-         SELECT $1, $2, $3
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempt = $2 AND status = 'running')",
-    )
-    .bind(job_id)
-    .bind(attempt)
-    .bind(i64::from(std::process::id()))
-    .execute(pool)
-    .await
-    .expect("effect")
-    .rows_affected()
 }
 
 #[async_trait::async_trait]

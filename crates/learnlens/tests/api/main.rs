@@ -10,6 +10,7 @@ mod dataset;
 mod demo_sources;
 mod errors;
 mod fault_proxy;
+mod fenced_effect;
 mod http;
 mod jobs;
 mod jobs_cli;

@@ -25,6 +25,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::fenced_effect::fenced_effect;
 use crate::helpers::{Backend, TestDb};
 
 const ROLE_ENV: &str = "LEARNLENS_QP_ROLE";
@@ -51,22 +52,6 @@ fn worker_program() -> std::path::PathBuf {
         program.display()
     );
     program
-}
-
-/// The stale attempt's effect write, fenced as the worker's is (see examples/queue_worker.rs).
-async fn fenced_effect(pool: &PgPool, job_id: &str, attempt: i32) -> u64 {
-    sqlx::query(
-        "INSERT INTO test_effects (job_id, attempt, pid)
-         SELECT $1, $2, $3
-         WHERE EXISTS (SELECT 1 FROM jobs WHERE id = $1 AND attempt = $2 AND status = 'running')",
-    )
-    .bind(job_id)
-    .bind(attempt)
-    .bind(i64::from(std::process::id()))
-    .execute(pool)
-    .await
-    .expect("effect")
-    .rows_affected()
 }
 
 /// A worker process; killed if still running when dropped.
