@@ -99,6 +99,8 @@ pub enum Command {
     Sources {
         /// synthetic[:SIZE[:SEED]] (SIZE demo, small, medium or large) or oulad[:PATH]
         /// (default PATH: $LEARNLENS_OULAD_PATH, else ../shared/data/oulad).
+        // The brackets are the help text's notation, not links.
+        #[allow(rustdoc::broken_intra_doc_links)]
         #[arg(long, default_value = "synthetic")]
         dataset: SourceSpec,
     },

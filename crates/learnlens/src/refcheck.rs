@@ -2,7 +2,7 @@
 //! dataset file, printed as one JSON document. The reference check (`scripts/refcheck`)
 //! recomputes the same quantities in Python and compares them with this output.
 //!
-//! Subjects per kind ([`SubjectKind`]): users with the role `learner` for learner and
+//! Subjects per kind ([`SubjectKind`](learnlens_analytics::kind::SubjectKind)): users with the role `learner` for learner and
 //! predictive analytics, users with the role `trainer` for trainer analytics, every
 //! organisation for organisation analytics, and `global` plus every organisation for
 //! skillDemand. The index is built once; dropOffRisk scores with the model that

@@ -17,7 +17,7 @@
 //!   or with an expected duration ≤ 0. **medianTimeRatio** = `np.median` of the type's
 //!   defined timeRatios.
 //! - **postAccuracy** of a type = correct / answered over the learner's matched responses (see
-//!   [`super::responses`]) submitted in `(t_c, t_c + 14 d]` after the first completion t_c of
+//!   `super::responses`) submitted in `(t_c, t_c + 14 d]` after the first completion t_c of
 //!   a completed item c of that type, whose assessment item shares a skill with c. A response
 //!   counts once per type even when it follows several items. Responses of an assessment that
 //!   is attached to c itself (`Assessment.contentItemId = c`) do not count for c: answering a

@@ -6,7 +6,7 @@
 //! LS/(1−pc) after a wrong response, then L ← L′ + (1−L′)T.
 //!
 //! Interpretations (where `analytics.md` leaves a choice):
-//! - **Observations** are the learner's matched item responses (see [`super::responses`]) of
+//! - **Observations** are the learner's matched item responses (see `super::responses`) of
 //!   every attempt submitted ≤ `asOf`, of every assessment kind, retakes included (each answer
 //!   is an opportunity to show the skill): attempts in chronological order (`submittedAt`,
 //!   `attemptNo`, id), responses in the attempt's order, one response per item and attempt.

@@ -26,7 +26,7 @@
 //!   index 0…n−1, the first attempts ordered by `submittedAt` (then `attemptNo`, assessment
 //!   id). `null` for n < 2; with n = 2 the slope is exact and `pValue` is `null`.
 //! - **Per-skill accuracy** = correct / answered over the matched responses (see
-//!   [`super::responses`]) of the first attempts, for consistency with the first-attempt
+//!   `super::responses`) of the first attempts, for consistency with the first-attempt
 //!   scores (a retake of the same items would inflate accuracy too); a multi-skill item counts
 //!   for each distinct skill. Every skill answered at least once is listed (sorted by id) with
 //!   its `n`; `accuracy` and its Wilson `ci` are given from n ≥ `performance.skill_min_n` (5)

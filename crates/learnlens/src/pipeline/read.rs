@@ -83,7 +83,7 @@ pub fn in_flight() -> InFlight {
 pub type OrgReads = moka::future::Cache<String, Arc<OrgData>>;
 
 /// See [`OrgReads`].
-const ORG_READ_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
+pub const ORG_READ_REUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn org_reads() -> OrgReads {
     moka::future::Cache::builder()

@@ -49,7 +49,7 @@ impl From<Row> for AnalyticsRow {
 const UPSERT_CHUNK: usize = 500;
 
 impl Store {
-    /// Inserts or replaces results, all in one transaction, [`UPSERT_CHUNK`] rows per
+    /// Inserts or replaces results, all in one transaction, `UPSERT_CHUNK` rows per
     /// statement (a batch writes hundreds of thousands). When a key occurs twice, the later
     /// row wins.
     pub async fn upsert_analytics(&self, rows: &[AnalyticsRow]) -> StoreResult<()> {

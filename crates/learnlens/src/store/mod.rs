@@ -1,7 +1,7 @@
 //! The store: one facade over PostgreSQL and SQLite, chosen by the URL scheme.
 //!
 //! Invariants:
-//! - Every query is written once; [`on_pool!`] runs the same text on whichever pool is active
+//! - Every query is written once; `on_pool!` runs the same text on whichever pool is active
 //!   (`$1` placeholders, `ON CONFLICT`, `RETURNING` and partial indexes work on both).
 //! - Times are bound from the caller (never `now()` in SQL), so a fake clock reaches the store.
 //! - Migrations are per backend, append-only, embedded in the binary.
