@@ -45,7 +45,7 @@
 //!   The live model uses weekly snapshot days ([`snapshot_days`]); a call with `&[d]` gives the
 //!   "same day of life as the live enrollment" training set.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -278,7 +278,9 @@ impl<'a> EnrollmentTrace<'a> {
         values[DAYS_SINCE] = days_since;
         values[ACTIVE_DAYS] = active.clamp(0.0, 1.0);
 
-        let mut first: HashMap<&str, (u32, f64)> = HashMap::new();
+        // Ordered, so that the sum below adds in the same order every time (a float sum in a
+        // hash map's order differs in the last bits from run to run).
+        let mut first: BTreeMap<&str, (u32, f64)> = BTreeMap::new();
         for s in self.scores.iter().take_while(|s| s.at <= t) {
             let slot = first
                 .entry(s.assessment_id)
