@@ -67,7 +67,6 @@ fn main() -> anyhow::Result<()> {
             cfg: &cfg,
             models,
             fallback_ttl_secs: 300,
-            threads: 1,
         }
         .rows()?;
         println!(

@@ -215,12 +215,6 @@ impl Pipeline {
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let fallback_ttl_secs = self.fallback_ttl_secs;
-        // A whole organisation is computed on every core; one subject (a cold read, a
-        // refresh) on one thread.
-        let threads = match selection.subject {
-            Some(_) => 1,
-            None => std::thread::available_parallelism().map_or(1, usize::from),
-        };
         let task = tokio::task::spawn_blocking(move || {
             work(&super::Computation {
                 dataset: &data.dataset,
@@ -233,7 +227,6 @@ impl Pipeline {
                     drop_off: model.as_ref(),
                 },
                 fallback_ttl_secs,
-                threads,
             })
         });
         Ok(async move {

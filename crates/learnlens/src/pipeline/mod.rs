@@ -20,7 +20,6 @@ pub mod read;
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -336,8 +335,6 @@ pub struct Computation<'a> {
     pub models: Models<'a>,
     /// How long results built from fallback data live.
     pub fallback_ttl_secs: u64,
-    /// Threads computing at once ([`Computation::each`]); 1 computes on the caller's thread.
-    pub threads: usize,
 }
 
 impl Computation<'_> {
@@ -353,104 +350,23 @@ impl Computation<'_> {
 
     /// Hands each result to `emit` as soon as it is computed (the batch writes them in chunks
     /// meanwhile, so an organisation's results are never all in memory); stops early when
-    /// `emit` breaks. With `threads` > 1 the work is split into tasks of one kind and up to
-    /// [`SUBJECTS_PER_TASK`] subjects, which that many threads take in turn, each with its own
-    /// [`CohortMemo`] (so a cohort quantity is computed at most once per thread); results
-    /// arrive in no particular order.
+    /// `emit` breaks.
     pub fn each(
         &self,
         emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
     ) -> Result<(), PipelineError> {
         let idx = DatasetIndex::new(self.dataset);
-        let tasks = self.tasks();
+        let kinds: Vec<AnalyticsKind> = if self.selection.kinds.is_empty() {
+            AnalyticsKind::ALL.to_vec()
+        } else {
+            self.selection.kinds.clone()
+        };
         let data_quality = self.quality.to_json();
         let expires_at = expiry(self.now, self.quality, self.fallback_ttl_secs);
-        let threads = self.threads.clamp(1, tasks.len().max(1));
-        if threads == 1 {
-            // One memo for the whole computation: a cohort's shared quantities (item
-            // statistics, course gains, peer snapshots) are computed once, not per subject.
-            let memo = CohortMemo::new();
-            for (k, subjects) in &tasks {
-                for subject in subjects {
-                    let row = self.row(&idx, &memo, *k, subject, &data_quality, expires_at)?;
-                    if emit(row).is_break() {
-                        return Ok(());
-                    }
-                }
-            }
-            return Ok(());
-        }
-        let next = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        std::thread::scope(|scope| {
-            let (results, received) = std::sync::mpsc::sync_channel(256);
-            for _ in 0..threads {
-                let results = results.clone();
-                let (idx, tasks, next, stop) = (&idx, &tasks, &next, &stop);
-                let data_quality = &data_quality;
-                scope.spawn(move || {
-                    let memo = CohortMemo::new();
-                    while let Some((k, subjects)) = tasks.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        for subject in subjects {
-                            if stop.load(Ordering::Relaxed) {
-                                return;
-                            }
-                            let row = self.row(idx, &memo, *k, subject, data_quality, expires_at);
-                            if results.send(row).is_err() {
-                                return; // the receiver is gone: the computation is over
-                            }
-                        }
-                    }
-                });
-            }
-            drop(results);
-            for result in received {
-                let stopping = match result {
-                    Ok(row) => emit(row).is_break().then_some(Ok(())),
-                    Err(e) => Some(Err(e)),
-                };
-                if let Some(outcome) = stopping {
-                    stop.store(true, Ordering::Relaxed);
-                    return outcome;
-                }
-            }
-            Ok(())
-        })
-    }
-
-    /// The result of `k` for `subject`, through `memo`.
-    fn row<'d>(
-        &self,
-        idx: &DatasetIndex<'d>,
-        memo: &CohortMemo<'d>,
-        k: AnalyticsKind,
-        subject: &str,
-        data_quality: &serde_json::Value,
-        expires_at: DateTime<Utc>,
-    ) -> Result<AnalyticsRow, PipelineError> {
-        let data = kind::compute_shared(k, idx, subject, self.as_of, self.cfg, self.models, memo)?;
-        Ok(AnalyticsRow {
-            role: stored_role(k, subject).to_owned(),
-            subject_id: subject.to_owned(),
-            analytics_type: k.name().to_owned(),
-            data,
-            data_quality: data_quality.clone(),
-            calculated_at: self.now,
-            expires_at,
-        })
-    }
-
-    /// The selected work: each kind with its subjects, in tasks of at most
-    /// [`SUBJECTS_PER_TASK`] subjects.
-    fn tasks(&self) -> Vec<(AnalyticsKind, Vec<String>)> {
-        let kinds: &[AnalyticsKind] = if self.selection.kinds.is_empty() {
-            &AnalyticsKind::ALL
-        } else {
-            &self.selection.kinds
-        };
-        let mut tasks = Vec::new();
-        for &k in kinds {
+        // One memo for the whole computation: a cohort's shared quantities (item statistics,
+        // course gains, peer snapshots) are computed once, not once per subject.
+        let memo = CohortMemo::new();
+        for &k in &kinds {
             let subjects: Vec<String> = match &self.selection.subject {
                 Some(s) => vec![s.clone()],
                 None => kind::subjects(self.dataset, k)
@@ -458,16 +374,33 @@ impl Computation<'_> {
                     .filter(|s| s != GLOBAL_SUBJECT)
                     .collect(),
             };
-            for chunk in subjects.chunks(SUBJECTS_PER_TASK) {
-                tasks.push((k, chunk.to_vec()));
+            for subject in subjects {
+                let data = kind::compute_shared(
+                    k,
+                    &idx,
+                    &subject,
+                    self.as_of,
+                    self.cfg,
+                    self.models,
+                    &memo,
+                )?;
+                let row = AnalyticsRow {
+                    role: stored_role(k, &subject).to_owned(),
+                    subject_id: subject,
+                    analytics_type: k.name().to_owned(),
+                    data,
+                    data_quality: data_quality.clone(),
+                    calculated_at: self.now,
+                    expires_at,
+                };
+                if emit(row).is_break() {
+                    return Ok(());
+                }
             }
         }
-        tasks
+        Ok(())
     }
 }
-
-/// Subjects of one kind that one thread of a parallel [`Computation`] takes at a time.
-pub const SUBJECTS_PER_TASK: usize = 500;
 
 /// The global skillDemand over every organisation.
 pub fn compute_global(

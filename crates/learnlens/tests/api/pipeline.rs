@@ -596,7 +596,6 @@ async fn a_source_down_gives_snapshot_provenance_and_a_short_ttl(backend: Backen
         cfg: &app.state.config.analytics,
         models: learnlens_analytics::kind::Models::default(),
         fallback_ttl_secs: app.state.config.sources.fallback_ttl_secs,
-        threads: 1,
     }
     .rows()
     .expect("compute");
@@ -808,85 +807,4 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
         with_gain > 0,
         "some recommendations rest on a shared course gain"
     );
-}
-
-#[test]
-fn an_organisation_computed_on_several_threads_equals_it_computed_on_one() {
-    use learnlens_analytics::kind::Models;
-    // `small`'s first organisation: every kind has subjects, and the cohort quantities (item
-    // statistics, gains, peer cohorts) are not empty.
-    let generator = Generator::new(Size::Small, DEFAULT_SEED);
-    let org = generator
-        .org_ids()
-        .next()
-        .expect("an organisation")
-        .to_owned();
-    let data = generator.org_dataset(&org);
-    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
-    let cfg = learnlens_analytics::Config::default();
-    let model = pipeline::train_drop_off(&data, as_of, &cfg).expect("a model");
-    let rows = |threads: usize| {
-        let mut rows: Vec<String> = pipeline::Computation {
-            dataset: &data,
-            quality: &pipeline::DataQuality::default(),
-            selection: &Selection::default(),
-            as_of,
-            now: as_of,
-            cfg: &cfg,
-            models: Models {
-                drop_off: Some(&model),
-            },
-            fallback_ttl_secs: 300,
-            threads,
-        }
-        .rows()
-        .expect("rows")
-        .iter()
-        .map(|r| serde_json::to_string(&(&r.subject_id, &r.role, &r.analytics_type, &r.data)))
-        .collect::<Result<_, _>>()
-        .expect("json");
-        rows.sort();
-        rows
-    };
-    let one = rows(1);
-    assert!(one.len() > 19 * 10, "{} results", one.len());
-    let three = rows(3);
-    assert_eq!(three.len(), one.len());
-    // The results that differ, named by their key (the payloads are long).
-    let differ: Vec<&str> = one
-        .iter()
-        .zip(&three)
-        .filter(|(a, b)| a != b)
-        .map(|(a, _)| a.split(",{").next().unwrap_or(a))
-        .collect();
-    assert!(
-        differ.is_empty(),
-        "{} differ: {:?}",
-        differ.len(),
-        &differ[..differ.len().min(8)]
-    );
-
-    // An early stop stops every thread (the computation returns) with only what was taken.
-    let mut taken = 0;
-    pipeline::Computation {
-        dataset: &data,
-        quality: &pipeline::DataQuality::default(),
-        selection: &Selection::default(),
-        as_of,
-        now: as_of,
-        cfg: &cfg,
-        models: Models::default(),
-        fallback_ttl_secs: 300,
-        threads: 3,
-    }
-    .each(&mut |_| {
-        taken += 1;
-        if taken == 5 {
-            std::ops::ControlFlow::Break(())
-        } else {
-            std::ops::ControlFlow::Continue(())
-        }
-    })
-    .expect("each");
-    assert_eq!(taken, 5);
 }
