@@ -808,3 +808,56 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
         "some recommendations rest on a shared course gain"
     );
 }
+
+#[test]
+fn an_organisation_computed_twice_gives_the_same_bits() {
+    use learnlens_analytics::kind::Models;
+    // `small`'s first organisation: every kind has subjects, and the cohort quantities (item
+    // statistics, gains, peer cohorts) are not empty. Hash maps are seeded afresh for every
+    // computation, so a float summed in a map's order would differ in its last bits.
+    let generator = Generator::new(Size::Small, DEFAULT_SEED);
+    let org = generator
+        .org_ids()
+        .next()
+        .expect("an organisation")
+        .to_owned();
+    let data = generator.org_dataset(&org);
+    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
+    let cfg = learnlens_analytics::Config::default();
+    let model = pipeline::train_drop_off(&data, as_of, &cfg).expect("a model");
+    let rows = || {
+        pipeline::Computation {
+            dataset: &data,
+            quality: &pipeline::DataQuality::default(),
+            selection: &Selection::default(),
+            as_of,
+            now: as_of,
+            cfg: &cfg,
+            models: Models {
+                drop_off: Some(&model),
+            },
+            fallback_ttl_secs: 300,
+        }
+        .rows()
+        .expect("rows")
+    };
+    let (first, second) = (rows(), rows());
+    assert!(first.len() > 19 * 10, "{} results", first.len());
+    assert_eq!(first.len(), second.len());
+    // The results that differ, named by their key (the payloads are long).
+    let differ: Vec<String> = first
+        .iter()
+        .zip(&second)
+        .filter(|(a, b)| {
+            (&a.subject_id, &a.analytics_type, &a.data)
+                != (&b.subject_id, &b.analytics_type, &b.data)
+        })
+        .map(|(a, _)| format!("{} {}", a.analytics_type, a.subject_id))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} differ: {:?}",
+        differ.len(),
+        &differ[..differ.len().min(8)]
+    );
+}
