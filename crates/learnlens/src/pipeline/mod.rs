@@ -116,8 +116,9 @@ pub struct OrgData {
 impl OrgData {
     /// Users with the learner role.
     pub fn learners(&self) -> u64 {
-        let learners = self.dataset.users.iter();
-        learners
+        let users = &self.dataset.users;
+        users
+            .iter()
             .filter(|u| u.roles.iter().any(|r| r == "learner"))
             .count() as u64
     }

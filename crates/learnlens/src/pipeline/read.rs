@@ -51,6 +51,18 @@ pub enum ReadError {
 }
 
 impl ReadError {
+    /// A single-flight error (shared by every caller) as this caller's own: its kind kept
+    /// where the API answers it differently (404, 503), its text otherwise.
+    fn unshared(shared: Arc<ReadError>) -> ReadError {
+        match &*shared {
+            ReadError::UnknownSubject => ReadError::UnknownSubject,
+            unavailable if unavailable.is_unavailable() => {
+                ReadError::Unavailable(unavailable.to_string())
+            }
+            other => ReadError::Other(anyhow::anyhow!("{other}")),
+        }
+    }
+
     /// Whether the error is a dependency being unavailable (a 503, not a 500).
     fn is_unavailable(&self) -> bool {
         matches!(
@@ -154,13 +166,7 @@ impl Pipeline {
                 Ok::<_, ReadError>(Arc::new(rows))
             })
             .await
-            .map_err(|e: Arc<ReadError>| match &*e {
-                ReadError::UnknownSubject => ReadError::UnknownSubject,
-                unavailable if unavailable.is_unavailable() => {
-                    ReadError::Unavailable(unavailable.to_string())
-                }
-                other => ReadError::Other(anyhow::anyhow!("{other}")),
-            })?;
+            .map_err(ReadError::unshared)?;
         let row = rows
             .iter()
             .find(|r| r.analytics_type == kind.name())
@@ -200,20 +206,17 @@ impl Pipeline {
             let read = async {
                 self.cold_org_reads
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let data = super::load_org(&self.sources, &org, now, super::Reader::Interactive);
-                data.await.map(Arc::new)
+                match super::load_org(&self.sources, &org, now, super::Reader::Interactive).await {
+                    Ok(data) => Ok(Arc::new(data)),
+                    Err(PipelineError::UnknownOrganization(_)) => Err(ReadError::UnknownSubject),
+                    Err(e) => Err(ReadError::from(e)),
+                }
             };
             let data = self
                 .org_reads
                 .try_get_with(org.clone(), read)
                 .await
-                .map_err(|e: Arc<PipelineError>| match &*e {
-                    PipelineError::UnknownOrganization(_) => ReadError::UnknownSubject,
-                    PipelineError::Source(SourceError::Unavailable { .. }) => {
-                        ReadError::Unavailable(e.to_string())
-                    }
-                    other => ReadError::Other(anyhow::anyhow!("{other}")),
-                })?;
+                .map_err(ReadError::unshared)?;
             if data.quality.degraded() {
                 // Shared only while in progress: the next cold compute asks the sources again.
                 self.org_reads.invalidate(&org).await;
