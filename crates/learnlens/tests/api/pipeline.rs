@@ -751,22 +751,27 @@ fn the_demo_mock_answers_a_learners_statements_from_the_statement_store() {
     assert!(users.len() > 10);
 }
 
+/// `small`'s first organisation with the demo `asOf` and the default configuration: every kind
+/// has subjects, with enough examinees per assessment for item statistics (the demo world has
+/// too few) and courses with pre/post pairs for the recommendations' gains.
+fn small_first_org() -> (
+    learnlens_analytics::Dataset,
+    chrono::DateTime<chrono::Utc>,
+    learnlens_analytics::Config,
+) {
+    let generator = Generator::new(Size::Small, DEFAULT_SEED);
+    let org = generator.org_ids().next().expect("an organisation");
+    let data = generator.org_dataset(org);
+    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
+    (data, as_of, learnlens_analytics::Config::default())
+}
+
 #[test]
 fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
     use learnlens_analytics::kind::Models;
     use learnlens_analytics::memo::CohortMemo;
-    // `small`: enough examinees per assessment for item statistics (the demo world has too
-    // few), and courses with pre/post pairs for the recommendations' gains.
-    let generator = Generator::new(Size::Small, DEFAULT_SEED);
-    let org = generator
-        .org_ids()
-        .next()
-        .expect("an organisation")
-        .to_owned();
-    let data = generator.org_dataset(&org);
+    let (data, as_of, cfg) = small_first_org();
     let idx = learnlens_analytics::DatasetIndex::new(&data);
-    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
-    let cfg = learnlens_analytics::Config::default();
     // One memo across kinds and subjects, as the pipeline keeps it.
     let memo = CohortMemo::new();
     let shared_kinds = [
@@ -812,18 +817,9 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
 #[test]
 fn an_organisation_computed_twice_gives_the_same_bits() {
     use learnlens_analytics::kind::Models;
-    // `small`'s first organisation: every kind has subjects, and the cohort quantities (item
-    // statistics, gains, peer cohorts) are not empty. Hash maps are seeded afresh for every
-    // computation, so a float summed in a map's order would differ in its last bits.
-    let generator = Generator::new(Size::Small, DEFAULT_SEED);
-    let org = generator
-        .org_ids()
-        .next()
-        .expect("an organisation")
-        .to_owned();
-    let data = generator.org_dataset(&org);
-    let as_of = Generator::new(Size::Demo, DEFAULT_SEED).as_of();
-    let cfg = learnlens_analytics::Config::default();
+    // Hash maps are seeded afresh for every computation, so a float summed in a map's order
+    // would differ in its last bits.
+    let (data, as_of, cfg) = small_first_org();
     let model = pipeline::train_drop_off(&data, as_of, &cfg).expect("a model");
     let rows = || {
         pipeline::Computation {
