@@ -650,11 +650,20 @@ async fn run() {
                 bound.as_secs_f64(),
                 met(recovery <= bound)
             );
-            let strict = open_period + probe_round;
+            // Strictly, no read may follow the probe round: the request whose read carried
+            // (or waited on) the probes is the one that answers with live data.
+            let in_round = s.started < closed;
             println!(
-                "  strict reading, open period + the probe round observed = {:.3} s: {}",
-                strict.as_secs_f64(),
-                met(recovery <= strict)
+                "  strict reading, live data from the probe round itself (the first live \
+                 response started {:.3} s {} the breaker closed): {}",
+                if in_round {
+                    closed - s.started
+                } else {
+                    s.started - closed
+                }
+                .as_secs_f64(),
+                if in_round { "before" } else { "after" },
+                met(in_round)
             );
         }
         None => println!(

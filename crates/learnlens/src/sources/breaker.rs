@@ -4,10 +4,14 @@
 //!   are recorded, the breaker opens when failures reach `failure_rate` or slow calls (taking
 //!   `slow_call` or longer) reach `slow_rate` of the window.
 //! - **Open**: calls are refused without touching the service, for `open_for`.
-//! - **Half-open**: after that, exactly `half_open_probes` calls are let through (further
-//!   concurrent callers are refused). All probes succeeding closes the breaker with an empty
-//!   window; any probe failing — or being slow, since slowness may be why it opened — opens it
-//!   again for a fresh `open_for`.
+//! - **Half-open**: after that, exactly `half_open_probes` calls are let through. All probes
+//!   succeeding closes the breaker with an empty window; any probe failing — or being slow,
+//!   since slowness may be why it opened — opens it again for a fresh `open_for`. A further
+//!   caller meanwhile is refused ([`CircuitBreaker::acquire`]) or waits up to `probe_wait_ms`
+//!   for the probes' verdict ([`CircuitBreaker::acquire_or_wait`], what the source clients
+//!   use): it then calls the service if they closed the breaker and is refused if they
+//!   opened it. So the read that carries the probes gets live data once the service is back,
+//!   instead of fallback data for every call but the probes.
 //!
 //! What counts as a failure is the caller's classification ([`Outcome`]): 5xx, timeouts,
 //! transport errors and unparseable bodies fail; 4xx other than 429 are the caller's fault and
@@ -44,6 +48,8 @@ pub struct BreakerConfig {
     pub open_secs: u64,
     /// Probe calls let through when half-open; all must succeed to close.
     pub half_open_probes: u32,
+    /// How long a caller that finds every probe slot taken waits for the probes' verdict.
+    pub probe_wait_ms: u64,
 }
 
 impl Default for BreakerConfig {
@@ -56,6 +62,7 @@ impl Default for BreakerConfig {
             slow_call_ms: 2000,
             open_secs: 30,
             half_open_probes: 3,
+            probe_wait_ms: 500,
         }
     }
 }
@@ -135,12 +142,21 @@ pub struct CircuitBreaker {
     config: BreakerConfig,
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
+    /// Woken when a half-open round ends (closed or reopened) or a probe slot frees.
+    round_over: tokio::sync::Notify,
 }
 
 /// The call was refused: the breaker is open, or half-open with every probe slot taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("circuit open")]
 pub struct Rejected;
+
+/// Why [`CircuitBreaker::try_acquire`] refused.
+enum Refusal {
+    Open,
+    /// Half-open and every probe slot is taken: the verdict is pending.
+    ProbesBusy,
+}
 
 /// Permission for one call; report its end with [`Permit::record`].
 #[must_use = "a permit must be recorded, or the call is ignored"]
@@ -163,6 +179,7 @@ impl CircuitBreaker {
                 opened_at: None,
                 epoch: 0,
             }),
+            round_over: tokio::sync::Notify::new(),
         }
     }
 
@@ -176,11 +193,40 @@ impl CircuitBreaker {
 
     /// Asks to make a call now.
     pub fn acquire(&self) -> Result<Permit<'_>, Rejected> {
+        self.try_acquire().map_err(|_| Rejected)
+    }
+
+    /// Asks to make a call; when half-open with every probe slot taken, waits for the probes'
+    /// verdict, at most `probe_wait_ms` and never past `deadline`.
+    pub async fn acquire_or_wait(
+        &self,
+        deadline: tokio::time::Instant,
+    ) -> Result<Permit<'_>, Rejected> {
+        let give_up = deadline
+            .min(tokio::time::Instant::now() + Duration::from_millis(self.config.probe_wait_ms));
+        loop {
+            // Registered before trying, so a verdict between the try and the wait is not lost.
+            let verdict = self.round_over.notified();
+            let mut verdict = std::pin::pin!(verdict);
+            verdict.as_mut().enable();
+            match self.try_acquire() {
+                Ok(permit) => return Ok(permit),
+                Err(Refusal::Open) => return Err(Rejected),
+                Err(Refusal::ProbesBusy) => {
+                    if tokio::time::timeout_at(give_up, verdict).await.is_err() {
+                        return Err(Rejected);
+                    }
+                }
+            }
+        }
+    }
+
+    fn try_acquire(&self) -> Result<Permit<'_>, Refusal> {
         let now = self.clock.now();
         let mut inner = self.lock();
         if let State::Open { until } = inner.state {
             if now < until {
-                return Err(Rejected);
+                return Err(Refusal::Open);
             }
             inner.state = State::HalfOpen {
                 issued: 0,
@@ -192,12 +238,12 @@ impl CircuitBreaker {
             State::Closed => false,
             State::HalfOpen { issued, .. } => {
                 if *issued >= self.config.half_open_probes {
-                    return Err(Rejected);
+                    return Err(Refusal::ProbesBusy);
                 }
                 *issued += 1;
                 true
             }
-            State::Open { .. } => return Err(Rejected),
+            State::Open { .. } => return Err(Refusal::Open),
         };
         Ok(Permit {
             breaker: self,
@@ -221,6 +267,7 @@ impl CircuitBreaker {
             // Cancelled: a probe slot becomes free again.
             if let (true, State::HalfOpen { issued, .. }) = (probe, &mut inner.state) {
                 *issued = issued.saturating_sub(1);
+                self.round_over.notify_waiters();
             }
             return;
         };
@@ -230,6 +277,7 @@ impl CircuitBreaker {
             State::HalfOpen { succeeded, .. } => {
                 if failed || slow {
                     self.trip(&mut inner, now);
+                    self.round_over.notify_waiters();
                 } else {
                     *succeeded += 1;
                     if *succeeded >= self.config.half_open_probes {
@@ -237,6 +285,7 @@ impl CircuitBreaker {
                         inner.window.clear();
                         inner.opened_at = None;
                         inner.epoch += 1;
+                        self.round_over.notify_waiters();
                     }
                 }
             }
@@ -456,6 +505,73 @@ mod tests {
         assert!(b.acquire().is_err());
         drop(held);
         assert!(b.acquire().is_ok(), "slots came back");
+    }
+
+    /// Opens `b` with 10 failures and lets its open period pass.
+    fn past_the_open_period(clock: &FakeClock, b: &CircuitBreaker) {
+        for _ in 0..10 {
+            call(b, Outcome::Failure).expect("closed");
+        }
+        clock.advance(TimeDelta::seconds(30));
+    }
+
+    fn far() -> tokio::time::Instant {
+        tokio::time::Instant::now() + Duration::from_secs(60)
+    }
+
+    #[tokio::test]
+    async fn a_caller_behind_the_probes_waits_for_their_success_then_calls() {
+        let (clock, b) = setup();
+        past_the_open_period(&clock, &b);
+        let probes: Vec<_> = (0..3).map(|_| b.acquire().expect("probe")).collect();
+        let mut waiting = std::pin::pin!(b.acquire_or_wait(far()));
+        assert!(futures::poll!(&mut waiting).is_pending(), "no verdict yet");
+        for p in probes {
+            p.record(Outcome::Success);
+        }
+        let permit = futures::poll!(&mut waiting);
+        let std::task::Poll::Ready(Ok(permit)) = permit else {
+            panic!("the probes closed the breaker, so the waiting caller calls");
+        };
+        assert!(!permit.probe, "a call of the closed breaker, not a probe");
+        permit.record(Outcome::Success);
+        assert_eq!(b.status().state, BreakerState::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_caller_behind_the_probes_is_refused_as_soon_as_one_fails() {
+        let (clock, b) = setup();
+        past_the_open_period(&clock, &b);
+        let mut probes: Vec<_> = (0..3).map(|_| b.acquire().expect("probe")).collect();
+        let mut waiting = std::pin::pin!(b.acquire_or_wait(far()));
+        assert!(futures::poll!(&mut waiting).is_pending());
+        probes.pop().expect("probe").record(Outcome::Failure);
+        assert!(
+            matches!(
+                futures::poll!(&mut waiting),
+                std::task::Poll::Ready(Err(Rejected))
+            ),
+            "refused at the verdict, without waiting further"
+        );
+        assert_eq!(b.status().state, BreakerState::Open);
+    }
+
+    #[tokio::test]
+    async fn a_caller_waits_for_the_verdict_at_most_probe_wait() {
+        let clock = FakeClock::new(Utc::now());
+        let b = CircuitBreaker::new(
+            BreakerConfig {
+                probe_wait_ms: 20,
+                ..BreakerConfig::default()
+            },
+            Arc::new(clock.clone()),
+        );
+        past_the_open_period(&clock, &b);
+        let _probes: Vec<_> = (0..3).map(|_| b.acquire().expect("probe")).collect();
+        let waited = tokio::time::timeout(Duration::from_secs(10), b.acquire_or_wait(far()))
+            .await
+            .expect("gave up after probe_wait_ms, long before 10 s");
+        assert!(waited.is_err(), "still no verdict: refused");
     }
 
     #[test]

@@ -50,7 +50,8 @@ impl Resilience {
     /// Performs an idempotent GET built by `request`, parsing a 2xx body with `parse`. Retries
     /// connect errors, timeouts, 5xx and 429 (after `Retry-After`) while the deadline allows;
     /// never while the breaker is open. 4xx other than 429 are the caller's error: not retried,
-    /// not held against the service.
+    /// not held against the service. While the breaker's probes are out, waits for their
+    /// verdict ([`CircuitBreaker::acquire_or_wait`]).
     pub async fn get<T>(
         &self,
         request: impl Fn() -> reqwest::RequestBuilder,
@@ -59,7 +60,11 @@ impl Resilience {
         let deadline = tokio::time::Instant::now() + self.deadline;
         let mut attempt = 0u32;
         loop {
-            let permit = self.breaker.acquire().map_err(|_| CallError::Open)?;
+            let permit = self
+                .breaker
+                .acquire_or_wait(deadline)
+                .await
+                .map_err(|_| CallError::Open)?;
             let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
             if remaining.is_zero() {
                 return Err(CallError::Timeout);

@@ -294,30 +294,61 @@ async fn the_breaker_opens_at_the_failure_rate_and_then_the_source_gets_no_calls
     assert_eq!(c.resilience.breaker.status().state, BreakerState::Closed);
 }
 
+/// A client of `addr` whose breaker has opened (10 × 500) and whose open period is over, with
+/// callers behind the probes waiting `probe_wait_ms` for their verdict.
+async fn past_the_open_period(
+    app: &TestApp,
+    addr: SocketAddr,
+    fake: &Fake,
+    probe_wait_ms: u64,
+) -> Arc<ContractClient> {
+    let mut c = client(app, addr, no_retry(), 5000, true);
+    c.resilience.breaker = Arc::new(CircuitBreaker::new(
+        BreakerConfig {
+            probe_wait_ms,
+            ..BreakerConfig::default()
+        },
+        Arc::new(app.clock.clone()),
+    ));
+    for _ in 0..10 {
+        let _ = c.list::<Value>("users", &[]).await;
+    }
+    assert_eq!(c.resilience.breaker.status().state, BreakerState::Open);
+    assert_eq!(fake.hits(), 10);
+    app.clock.advance(TimeDelta::seconds(30));
+    Arc::new(c)
+}
+
+/// 100 concurrent `list` calls; each one's provenance.
+fn hundred_calls(c: &Arc<ContractClient>) -> Vec<tokio::task::JoinHandle<Provenance>> {
+    (0..100)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move {
+                c.list::<Value>("users", &[])
+                    .await
+                    .map(|f| f.provenance)
+                    .expect("answered")
+            })
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn after_the_open_period_exactly_three_probes_reach_the_source_under_100_callers() {
     let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let (addr, fake) = fake_service(app.clock.clone(), Behaviour::Status(500)).await;
-    let c = Arc::new(client(&app, addr, no_retry(), 5000, true));
-    for _ in 0..10 {
-        let _ = c.list::<Value>("users", &[]).await;
-    }
-    assert_eq!(c.resilience.breaker.status().state, BreakerState::Open);
+    // The probes take 500 ms; the callers behind them wait 50 ms for the verdict, then fall back.
+    let c = past_the_open_period(&app, addr, &fake, 50).await;
     fake.set(Behaviour::Hold(Duration::from_millis(500)));
-    app.clock.advance(TimeDelta::seconds(30));
-    let before = fake.hits();
-    let calls = (0..100).map(|_| {
-        let c = c.clone();
-        tokio::spawn(async move { c.list::<Value>("users", &[]).await.map(|f| f.provenance) })
-    });
-    let results: Vec<Provenance> = futures::future::join_all(calls)
+    let results: Vec<Provenance> = futures::future::join_all(hundred_calls(&c))
         .await
         .into_iter()
-        .map(|r| r.expect("task").expect("answered"))
+        .map(|r| r.expect("task"))
         .collect();
-    assert_eq!(fake.hits() - before, 3, "exactly the configured probes");
+    assert_eq!(fake.hits() - 10, 3, "exactly the configured probes");
     assert_eq!(
         results.iter().filter(|p| **p == Provenance::Live).count(),
         3
@@ -326,6 +357,35 @@ async fn after_the_open_period_exactly_three_probes_reach_the_source_under_100_c
         results.iter().filter(|p| **p == Provenance::Mock).count(),
         97
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn callers_behind_successful_probes_wait_for_them_and_get_live_data() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
+        return;
+    };
+    let (addr, fake) = fake_service(app.clock.clone(), Behaviour::Status(500)).await;
+    let c = past_the_open_period(&app, addr, &fake, 5000).await;
+    fake.set(Behaviour::Hold(Duration::from_millis(1000)));
+    let calls = hundred_calls(&c);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        fake.hits() - 10,
+        3,
+        "while the probes are out, only they reach the source"
+    );
+    assert_eq!(c.resilience.breaker.status().state, BreakerState::HalfOpen);
+    let results: Vec<Provenance> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task"))
+        .collect();
+    assert_eq!(c.resilience.breaker.status().state, BreakerState::Closed);
+    assert!(
+        results.iter().all(|p| *p == Provenance::Live),
+        "the 97 waited for the probes' success, then called"
+    );
+    assert_eq!(fake.hits() - 10, 100);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
