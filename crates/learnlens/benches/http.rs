@@ -15,6 +15,10 @@
 //!
 //! The server runs on one core (a current-thread runtime on its own thread), the load
 //! generator on the other; fixed concurrency; each scenario runs 2 s of warm-up then 10 s.
+//! Each line gives the wall-clock ratio to the floor and, on Linux, the ratio per core of the
+//! server: requests per second of the server thread's CPU time (`schedstat`). The targets are
+//! per core, because the floor's server thread is idle part of the time (the load generator
+//! is the limit there) and Redis shares the generator's core in the Redis scenarios.
 //!
 //! Run: `cargo bench -p learnlens --bench http --features bench-floor`.
 
@@ -33,10 +37,24 @@ struct Figures {
     rps: f64,
     p50: Duration,
     p99: Duration,
+    /// The server thread's share of one core while measured (`None` off Linux).
+    busy: Option<f64>,
 }
 
-/// `CONCURRENCY` loops of GET `url` for the warm-up, then measured for `MEASURE`.
-async fn load(client: &reqwest::Client, url: &str, headers: &[(&str, String)]) -> Figures {
+impl Figures {
+    /// Requests per second of the server's CPU time: its throughput per core.
+    fn per_core(&self) -> Option<f64> {
+        self.busy.filter(|b| *b > 0.0).map(|b| self.rps / b)
+    }
+}
+
+/// `CONCURRENCY` loops of GET `url` on `server` for the warm-up, then measured for `MEASURE`.
+async fn load(
+    client: &reqwest::Client,
+    server: &App,
+    url: &str,
+    headers: &[(&str, String)],
+) -> Figures {
     let run = |until: Instant| {
         let tasks: Vec<_> = (0..CONCURRENCY)
             .map(|_| {
@@ -72,21 +90,38 @@ async fn load(client: &reqwest::Client, url: &str, headers: &[(&str, String)]) -
         }
     };
     run(Instant::now() + WARMUP).await;
+    let cpu_before = server.server_cpu();
     let started = Instant::now();
     let mut latencies = run(started + MEASURE).await;
     let elapsed = started.elapsed();
+    let busy = cpu_before
+        .zip(server.server_cpu())
+        .map(|(before, after)| (after - before).as_secs_f64() / elapsed.as_secs_f64());
     latencies.sort();
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q) as usize];
     Figures {
         rps: latencies.len() as f64 / elapsed.as_secs_f64(),
         p50: at(0.5),
         p99: at(0.99),
+        busy,
     }
 }
 
+/// One line per scenario. The target ratios are per core of the server: the floor is often
+/// limited by the load generator (its server thread is then not busy all the time), a
+/// Redis-backed read by Redis sharing the generator's core.
 fn report(name: &str, f: &Figures, floor: &Figures) {
+    let per_core = match (f.per_core(), floor.per_core(), f.busy) {
+        (Some(mine), Some(theirs), Some(busy)) => format!(
+            "  server busy {:>3.0} %, {:>7.0} req/s per core, per-core ratio {:.2}",
+            busy * 100.0,
+            mine,
+            mine / theirs
+        ),
+        _ => String::new(),
+    };
     println!(
-        "{name:<8} {:>9.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ratio to floor {:.2}",
+        "{name:<9} {:>7.0} req/s  p50 {:>5.2} ms  p99 {:>5.2} ms  ratio {:.2}{per_core}",
         f.rps,
         f.p50.as_secs_f64() * 1e3,
         f.p99.as_secs_f64() * 1e3,
@@ -123,9 +158,9 @@ async fn measure(client: &reqwest::Client, server: &App, name: &str) {
         first = first.header(*k, v);
     }
     assert_eq!(first.send().await.expect("first read").status(), 200);
-    let floor = load(client, &format!("{}/bench/hello", server.base), &[]).await;
+    let floor = load(client, server, &format!("{}/bench/hello", server.base), &[]).await;
     report("floor", &floor, &floor);
-    let read = load(client, &url, &auth).await;
+    let read = load(client, server, &url, &auth).await;
     report(name, &read, &floor);
 }
 

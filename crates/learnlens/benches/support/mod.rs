@@ -18,7 +18,21 @@ pub struct App {
     pub state: Arc<AppState>,
     /// The app's runtime, for work that must run beside the server (in-process cache deletes).
     pub rt: tokio::runtime::Handle,
+    /// The server's OS thread when it runs on one ([`Threads::One`]) and Linux names it.
+    server_thread: Option<String>,
     _dir: tempfile::TempDir,
+}
+
+impl App {
+    /// CPU time the server's thread has used so far (Linux `schedstat`), when it runs on one
+    /// thread: with it a benchmark reports throughput per core of the server, whatever the
+    /// load generator or Redis leave it.
+    pub fn server_cpu(&self) -> Option<std::time::Duration> {
+        let tid = self.server_thread.as_ref()?;
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat")).ok()?;
+        let ns: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        Some(std::time::Duration::from_nanos(ns))
+    }
 }
 
 /// The app's runtime: current-thread (one core), or multi-thread with this many workers.
@@ -52,6 +66,13 @@ where
     config.jobs.serve_runs_workers = false;
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // "<pid>/task/<tid>": this thread's id, for `App::server_cpu`.
+        let thread = match threads {
+            Threads::One => std::fs::read_link("/proc/thread-self")
+                .ok()
+                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned())),
+            Threads::Workers(_) => None,
+        };
         let rt = match threads {
             Threads::One => tokio::runtime::Builder::new_current_thread(),
             Threads::Workers(n) => {
@@ -73,17 +94,19 @@ where
                 .expect("bind");
             let addr = listener.local_addr().expect("addr");
             let handle = tokio::runtime::Handle::current();
-            tx.send((addr, state.clone(), handle, extra)).expect("send");
+            tx.send((addr, state.clone(), handle, extra, thread))
+                .expect("send");
             learnlens::serve(state, listener, std::future::pending::<()>())
                 .await
                 .expect("serve");
         });
     });
-    let (addr, state, rt, extra) = rx.recv().expect("server started");
+    let (addr, state, rt, extra, server_thread) = rx.recv().expect("server started");
     let app = App {
         base: format!("http://{addr}"),
         state,
         rt,
+        server_thread,
         _dir: dir,
     };
     (app, extra)

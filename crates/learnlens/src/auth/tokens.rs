@@ -5,6 +5,12 @@
 //! per key, `kid` required and known, `jku`/`x5u`/`jwk`/`x5c`/`crit` headers refused, `iss`,
 //! `aud`, `sub`, `exp`, `nbf` required, and the time claims checked here against the injected
 //! clock with an explicit leeway. Every failure is the same [`AuthError::InvalidToken`].
+//!
+//! Our own tokens, once verified, are remembered by their exact text (signature included) for
+//! at most their lifetime: a client sends the same token with every request, and decoding
+//! and checking it was a fifth of a cached analytics read's CPU. Invariant: the time claims
+//! are checked on every use, remembered or not; a token whose text differs in any byte is
+//! verified afresh.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +27,8 @@ use crate::domain::{Id, Role};
 
 /// Tokens longer than this are refused before any parsing (a 16 KB header is an attack).
 const MAX_TOKEN_LEN: usize = 4096;
+/// Verified tokens of ours remembered at most (each about 1 KB with its principal).
+const VERIFIED_CAPACITY: u64 = 20_000;
 const ACCESS_TYP: &str = "at+jwt";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -78,6 +86,16 @@ pub struct TokenService {
     /// Our HS256 key; `None` when only an external provider's tokens are accepted.
     local: Option<(EncodingKey, DecodingKey)>,
     jwks: Option<Jwks>,
+    /// Our tokens already verified, by their text; see the module documentation.
+    verified: moka::sync::Cache<Box<str>, Arc<Verified>>,
+}
+
+/// A token of ours that passed every check but the time claims.
+#[derive(Debug)]
+struct Verified {
+    principal: Principal,
+    nbf: i64,
+    exp: i64,
 }
 
 impl TokenService {
@@ -104,6 +122,15 @@ impl TokenService {
             leeway: i64::try_from(cfg.leeway_secs).unwrap_or(30),
             local: secret.map(|s| (EncodingKey::from_secret(s), DecodingKey::from_secret(s))),
             jwks,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                // A token of ours lives `ttl`; the leeway and a margin for clock steps on top.
+                .time_to_live(Duration::from_secs(
+                    cfg.access_token_ttl_secs
+                        .saturating_add(cfg.leeway_secs)
+                        .saturating_add(60),
+                ))
+                .build(),
         }
     }
 
@@ -151,6 +178,10 @@ impl TokenService {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::InvalidToken);
         }
+        if let Some(known) = self.verified.get(token) {
+            self.check_times(known.nbf, known.exp, now)?;
+            return Ok(known.principal.clone());
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::InvalidToken)?;
         if header.jku.is_some()
             || header.x5u.is_some()
@@ -161,19 +192,20 @@ impl TokenService {
             return Err(AuthError::InvalidToken);
         }
         let kid = header.kid.as_deref().ok_or(AuthError::InvalidToken)?;
-        let claims: AccessClaims = match header.alg {
+        let (claims, ours): (AccessClaims, bool) = match header.alg {
             Algorithm::HS256 => {
                 let (_, decoding) = self.local.as_ref().ok_or(AuthError::InvalidToken)?;
                 if kid != self.kid || header.typ.as_deref() != Some(ACCESS_TYP) {
                     return Err(AuthError::InvalidToken);
                 }
-                decode(
+                let claims = decode(
                     token,
                     decoding,
                     Algorithm::HS256,
                     &self.issuer,
                     &self.audience,
-                )?
+                )?;
+                (claims, true)
             }
             alg @ (Algorithm::RS256 | Algorithm::ES256) => {
                 let jwks = self.jwks.as_ref().ok_or(AuthError::InvalidToken)?;
@@ -184,18 +216,29 @@ impl TokenService {
                 let mut claims: AccessClaims =
                     decode(token, &key, alg, &jwks.issuer, &jwks.audience)?;
                 claims.sid = None;
-                claims
+                // An identity provider's keys rotate: its tokens are verified at every use.
+                (claims, false)
             }
             _ => return Err(AuthError::InvalidToken),
         };
-        self.check_times(&claims, now)?;
-        principal_of(claims)
+        let (nbf, exp) = (claims.nbf, claims.exp);
+        let principal = principal_of(claims)?;
+        self.check_times(nbf, exp, now)?;
+        if ours {
+            let known = Verified {
+                principal: principal.clone(),
+                nbf,
+                exp,
+            };
+            self.verified.insert(token.into(), Arc::new(known));
+        }
+        Ok(principal)
     }
 
-    fn check_times(&self, c: &AccessClaims, now: DateTime<Utc>) -> Result<(), AuthError> {
+    fn check_times(&self, nbf: i64, exp: i64, now: DateTime<Utc>) -> Result<(), AuthError> {
         let now = now.timestamp();
         // RFC 7519: reject when now >= exp (+ leeway); reject when now < nbf (- leeway).
-        if now >= c.exp.saturating_add(self.leeway) || now < c.nbf.saturating_sub(self.leeway) {
+        if now >= exp.saturating_add(self.leeway) || now < nbf.saturating_sub(self.leeway) {
             return Err(AuthError::InvalidToken);
         }
         Ok(())
@@ -316,5 +359,94 @@ fn jwk_algorithm(jwk: &jsonwebtoken::jwk::Jwk) -> Option<Algorithm> {
         (None, AlgorithmParameters::RSA(_)) => Some(Algorithm::RS256),
         (None, AlgorithmParameters::EllipticCurve(_)) => Some(Algorithm::ES256),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn service() -> TokenService {
+        let cfg = AuthConfig {
+            jwt_secret: String::new(),
+            jwt_kid: "k1".into(),
+            issuer: "learnlens".into(),
+            audience: "learnlens-api".into(),
+            access_token_ttl_secs: 900,
+            refresh_token_ttl_days: 30,
+            leeway_secs: 30,
+            password_hash_concurrency: 1,
+            jwks_url: String::new(),
+            jwks_issuer: String::new(),
+            jwks_audience: String::new(),
+            jwks_min_refresh_secs: 60,
+        };
+        TokenService::new(&cfg, Some(b"unit-test-secret-unit-test-secret-0001"))
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0)
+            .single()
+            .expect("time")
+            + TimeDelta::seconds(secs)
+    }
+
+    fn issue(s: &TokenService) -> String {
+        let user = "0b5e2a3c-3f43-4b55-9d3c-3b1e6a2b7c01";
+        let org = "5f0c9b1e-7a8d-4c2e-9b6f-1d2e3f4a5b6c";
+        s.issue(user, org, &[Role::Learner], "session-1", at(0))
+            .expect("issue")
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_still_checked_against_its_time_claims() {
+        let s = service();
+        let token = issue(&s);
+        s.verify(&token, at(0)).await.expect("valid when issued");
+        assert!(s.verified.contains_key(token.as_str()), "remembered");
+        // exp = 900 s, leeway 30 s: valid at 929 s, refused at 930 s; nbf = 0: from -30 s.
+        s.verify(&token, at(929)).await.expect("before the edge");
+        assert_eq!(
+            s.verify(&token, at(930)).await,
+            Err(AuthError::InvalidToken)
+        );
+        s.verify(&token, at(-30)).await.expect("within the leeway");
+        assert_eq!(
+            s.verify(&token, at(-31)).await,
+            Err(AuthError::InvalidToken)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_token_one_byte_away_from_a_remembered_one_is_verified_afresh() {
+        let s = service();
+        let token = issue(&s);
+        s.verify(&token, at(0)).await.expect("valid");
+        let flip = |i: usize| {
+            let mut bytes = token.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).expect("ascii")
+        };
+        let payload = token.find('.').expect("dot") + 5;
+        for forged in [flip(token.len() - 2), flip(payload)] {
+            assert_eq!(
+                s.verify(&forged, at(0)).await,
+                Err(AuthError::InvalidToken),
+                "{forged}"
+            );
+            assert!(!s.verified.contains_key(forged.as_str()));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_not_remembered() {
+        let s = service();
+        let token = issue(&s);
+        assert_eq!(
+            s.verify(&token, at(930)).await,
+            Err(AuthError::InvalidToken)
+        );
+        assert!(!s.verified.contains_key(token.as_str()));
     }
 }
