@@ -42,7 +42,7 @@ use crate::learner::velocity::saturating_add;
 use crate::stats;
 use crate::trainer::{event_course, to_u64};
 
-use super::{departments, members, ratio, suppressed, window_events, without_department};
+use super::{department_rows, members, ratio, window_events};
 
 /// The learningCulture payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -101,29 +101,16 @@ pub fn compute_indexed(
     let users = members(idx, org_id, as_of);
     let (indicators, counts) = indicators_of(idx, &users, as_of, cfg);
 
-    let groups = departments(&users);
-    let mut hidden = 0usize;
-    let departments = groups
-        .iter()
-        .map(|(name, members)| {
-            if suppressed(members.len(), cfg) {
-                hidden += 1;
-                DepartmentCulture {
-                    department: (*name).to_owned(),
-                    suppressed: true,
-                    users: None,
-                    indicators: CultureIndicators::empty(),
-                }
-            } else {
-                DepartmentCulture {
-                    department: (*name).to_owned(),
-                    suppressed: false,
-                    users: Some(to_u64(members.len())),
-                    indicators: indicators_of(idx, members, as_of, cfg).0,
-                }
-            }
-        })
-        .collect();
+    let departments = department_rows(&users, cfg, &mut header, |name, members| {
+        DepartmentCulture {
+            department: name.to_owned(),
+            suppressed: members.is_none(),
+            users: members.map(|m| to_u64(m.len())),
+            indicators: members.map_or_else(CultureIndicators::empty, |m| {
+                indicators_of(idx, m, as_of, cfg).0
+            }),
+        }
+    });
 
     if users.is_empty() {
         header.status = Status::InsufficientData;
@@ -137,9 +124,6 @@ pub fn compute_indexed(
         "weeks",
         usize::try_from(cfg.culture.window_weeks).unwrap_or(usize::MAX),
     );
-    header.set_n("departments", groups.len());
-    header.set_n("suppressedDepartments", hidden);
-    header.set_n("noDepartment", without_department(&users));
 
     LearningCulture {
         header,

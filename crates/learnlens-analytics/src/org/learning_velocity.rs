@@ -38,7 +38,7 @@ use crate::learner::velocity::{Trend, saturating_add, trend_of, unit_series};
 use crate::stats;
 use crate::trainer::to_u64;
 
-use super::{departments, members, ratio, suppressed, without_department};
+use super::{department_rows, members, ratio};
 
 /// The orgLearningVelocity payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,35 +123,29 @@ pub fn compute_indexed(
         .filter(|y| y.len() >= min_bins)
         .and_then(|y| trend_of(y, cfg.stats.significance_level));
 
-    let groups = departments(&users);
-    let mut hidden = 0usize;
-    let departments = groups
-        .iter()
-        .map(|(name, members)| {
-            if suppressed(members.len(), cfg) {
-                hidden += 1;
-                return DepartmentVelocity {
-                    department: (*name).to_owned(),
-                    suppressed: true,
-                    headcount: None,
-                    units: None,
-                    average_per_employee: None,
-                    current_per_employee: None,
-                };
-            }
-            let s = Series::of(idx, members, as_of, weeks);
-            let total = s.units.iter().fold(0.0, |a, u| saturating_add(a, *u));
-            let per: Option<Vec<f64>> = s.units.iter().map(|u| ratio(*u, members.len())).collect();
-            DepartmentVelocity {
-                department: (*name).to_owned(),
-                suppressed: false,
-                headcount: Some(to_u64(members.len())),
-                units: Some(total),
-                average_per_employee: per.as_deref().and_then(stats::mean),
-                current_per_employee: per.as_deref().and_then(|y| current_mean(y, cfg)),
-            }
-        })
-        .collect();
+    let departments = department_rows(&users, cfg, &mut header, |name, members| {
+        let Some(members) = members else {
+            return DepartmentVelocity {
+                department: name.to_owned(),
+                suppressed: true,
+                headcount: None,
+                units: None,
+                average_per_employee: None,
+                current_per_employee: None,
+            };
+        };
+        let s = Series::of(idx, members, as_of, weeks);
+        let total = s.units.iter().fold(0.0, |a, u| saturating_add(a, *u));
+        let per: Option<Vec<f64>> = s.units.iter().map(|u| ratio(*u, members.len())).collect();
+        DepartmentVelocity {
+            department: name.to_owned(),
+            suppressed: false,
+            headcount: Some(to_u64(members.len())),
+            units: Some(total),
+            average_per_employee: per.as_deref().and_then(stats::mean),
+            current_per_employee: per.as_deref().and_then(|y| current_mean(y, cfg)),
+        }
+    });
 
     if users.is_empty() {
         header.status = Status::InsufficientData;
@@ -160,9 +154,6 @@ pub fn compute_indexed(
     header.set_n("users", headcount);
     header.set_n("weeks", weekly.len());
     header.set_n("completions", series.completions);
-    header.set_n("departments", groups.len());
-    header.set_n("suppressedDepartments", hidden);
-    header.set_n("noDepartment", without_department(&users));
 
     OrgLearningVelocity {
         header,

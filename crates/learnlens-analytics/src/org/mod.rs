@@ -27,7 +27,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::common::{SessionRule, time_on_task, week_index};
+use crate::common::{Header, SessionRule, time_on_task, week_index};
 use crate::config::Config;
 use crate::input::{ActivityEvent, DatasetIndex, User, UserStatus};
 
@@ -67,6 +67,34 @@ pub(crate) fn without_department(users: &[&User]) -> usize {
 /// Whether a group of `size` users is below k and must be suppressed.
 pub(crate) fn suppressed(size: usize, cfg: &Config) -> bool {
     size < usize::try_from(cfg.samples.k_anonymity).unwrap_or(usize::MAX)
+}
+
+/// One row per department of `users` ([`departments`], name order): `row(name, None)` for a
+/// department below k, which must carry no value, `row(name, Some(members))` otherwise. Sets
+/// the header's `departments`, `suppressedDepartments` and `noDepartment`.
+pub(crate) fn department_rows<'a, T>(
+    users: &[&'a User],
+    cfg: &Config,
+    header: &mut Header,
+    mut row: impl FnMut(&str, Option<&[&'a User]>) -> T,
+) -> Vec<T> {
+    let groups = departments(users);
+    let mut hidden = 0usize;
+    let rows = groups
+        .iter()
+        .map(|(name, members)| {
+            if suppressed(members.len(), cfg) {
+                hidden += 1;
+                row(name, None)
+            } else {
+                row(name, Some(members))
+            }
+        })
+        .collect();
+    header.set_n("departments", groups.len());
+    header.set_n("suppressedDepartments", hidden);
+    header.set_n("noDepartment", without_department(users));
+    rows
 }
 
 /// One of a user's events inside a window of weekly bins, with its time-on-task.

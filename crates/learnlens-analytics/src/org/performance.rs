@@ -47,7 +47,7 @@ use crate::trainer::{
     PairOutcome, dropped_by, first_attempts, maturity_instant, pre_post_pair, scaled_score, to_u64,
 };
 
-use super::{departments, members, suppressed, without_department};
+use super::{department_rows, members};
 
 /// The orgPerformance payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,29 +122,16 @@ pub fn compute_indexed(
     let users = members(idx, org_id, as_of);
     let (metrics, counts) = metrics_of(idx, &users, as_of, cfg);
 
-    let groups = departments(&users);
-    let mut hidden = 0usize;
-    let departments = groups
-        .iter()
-        .map(|(name, members)| {
-            if suppressed(members.len(), cfg) {
-                hidden += 1;
-                DepartmentPerformance {
-                    department: (*name).to_owned(),
-                    suppressed: true,
-                    users: None,
-                    metrics: PerformanceMetrics::empty(),
-                }
-            } else {
-                DepartmentPerformance {
-                    department: (*name).to_owned(),
-                    suppressed: false,
-                    users: Some(to_u64(members.len())),
-                    metrics: metrics_of(idx, members, as_of, cfg).0,
-                }
-            }
-        })
-        .collect();
+    let departments = department_rows(&users, cfg, &mut header, |name, members| {
+        DepartmentPerformance {
+            department: name.to_owned(),
+            suppressed: members.is_none(),
+            users: members.map(|m| to_u64(m.len())),
+            metrics: members.map_or_else(PerformanceMetrics::empty, |m| {
+                metrics_of(idx, m, as_of, cfg).0
+            }),
+        }
+    });
 
     if users.is_empty() {
         header.status = Status::InsufficientData;
@@ -153,9 +140,6 @@ pub fn compute_indexed(
     header.set_n("users", users.len());
     header.set_n("enrollments", counts.enrollments);
     header.set_n("unknownCourse", counts.unknown_course);
-    header.set_n("departments", groups.len());
-    header.set_n("suppressedDepartments", hidden);
-    header.set_n("noDepartment", without_department(&users));
 
     OrgPerformance {
         header,
