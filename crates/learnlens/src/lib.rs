@@ -4,12 +4,6 @@
 //! until shutdown. `main.rs`, the integration tests and the benchmarks all start the service
 //! through these two functions, so there is one start-up path.
 
-/// The service's allocator, in every binary that links it (main, tests, benchmarks): a
-/// request makes many small, short-lived allocations, which glibc's malloc served at a fifth
-/// of an L2 read's CPU (`bench/RESULTS.md`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 pub mod api;
 pub mod auth;
 pub mod cache;
