@@ -21,7 +21,7 @@ use learnlens::sources::{MockSource, Provenance, Service};
 use serde_json::{Value, json};
 
 use crate::fault_proxy::{FaultProxy, Mode};
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, wait_until};
 
 /// How the fake service answers.
 #[derive(Debug, Clone)]
@@ -365,10 +365,15 @@ async fn callers_behind_successful_probes_wait_for_them_and_get_live_data() {
         return;
     };
     let (addr, fake) = fake_service(app.clock.clone(), Behaviour::Status(500)).await;
-    let c = past_the_open_period(&app, addr, &fake, 5000).await;
-    fake.set(Behaviour::Hold(Duration::from_millis(1000)));
+    let c = past_the_open_period(&app, addr, &fake, 10_000).await;
+    // The probes are held 2 s; the other 97 callers wait for their verdict meanwhile.
+    fake.set(Behaviour::Hold(Duration::from_millis(2000)));
     let calls = hundred_calls(&c);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(Duration::from_secs(5), "the probes to arrive", async || {
+        fake.hits() - 10 >= 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         fake.hits() - 10,
         3,
