@@ -443,8 +443,8 @@ pub enum Verb {
 }
 
 /// An id that many events repeat (their user, object and course): shared, not copied, when
-/// whoever builds the events interns them (the activity client does per learner), because an
-/// organisation's events are most of a batch's memory.
+/// whoever gathers the events interns them (the pipeline does, per organisation, with an
+/// [`IdInterner`]), because an organisation's events are most of a batch's memory.
 pub type Id = std::sync::Arc<str>;
 
 /// One xAPI statement, normalised by the activity client: actor → `userId`, object IRI →

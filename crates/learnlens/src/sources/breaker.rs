@@ -202,6 +202,11 @@ impl CircuitBreaker {
         &self,
         deadline: tokio::time::Instant,
     ) -> Result<Permit<'_>, Rejected> {
+        // Every source call comes here: only a call behind busy probes registers to wait.
+        match self.try_acquire() {
+            Err(Refusal::ProbesBusy) => {}
+            decided => return decided.map_err(|_| Rejected),
+        }
         let give_up = deadline
             .min(tokio::time::Instant::now() + Duration::from_millis(self.config.probe_wait_ms));
         loop {
