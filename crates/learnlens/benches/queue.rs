@@ -21,6 +21,9 @@ use sqlx::Connection as _;
 use sqlx::postgres::{PgConnection, PgListener, PgPoolOptions};
 use tokio_util::sync::CancellationToken;
 
+mod support;
+use support::ScratchDb;
+
 const BACKLOG: usize = 5_000;
 const PACED: usize = 1_000;
 const PACE: Duration = Duration::from_millis(5);
@@ -53,52 +56,6 @@ fn job(clock: &dyn Clock) -> NewJob {
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
     sorted[rank.min(sorted.len() - 1)]
-}
-
-/// A scratch database, dropped at the end.
-struct ScratchDb {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDb {
-    async fn create() -> Option<ScratchDb> {
-        let admin = std::env::var("LEARNLENS_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let mut conn =
-            match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&admin)).await
-            {
-                Ok(Ok(c)) => c,
-                Ok(Err(e)) => {
-                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin}: {e}");
-                    return None;
-                }
-                Err(_) => {
-                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin}: connect timed out");
-                    return None;
-                }
-            };
-        let name = format!("ll_bench_{}", uuid::Uuid::new_v4().simple());
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .expect("create database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(ScratchDb { admin, name, url })
-    }
-
-    async fn drop_it(self) {
-        if let Ok(mut conn) = PgConnection::connect(&self.admin).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut conn)
-            .await;
-        }
-    }
 }
 
 async fn wait_all_completed(store: &Store, n: usize) {
@@ -181,7 +138,9 @@ async fn floor_notify_latency(url: &str) -> Vec<f64> {
 }
 
 async fn bench(db: &ScratchDb) {
-    let store = Store::connect(&db.url, 10).await.expect("connect");
+    let store = Store::connect(&db.url, 10, Duration::from_secs(5))
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let config = JobsConfig {
@@ -214,7 +173,9 @@ async fn bench(db: &ScratchDb) {
 
     // Latency: idle workers woken by each enqueue, made on another connection.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let other = Store::connect(&db.url, 1).await.expect("connect");
+    let other = Store::connect(&db.url, 1, Duration::from_secs(5))
+        .await
+        .expect("connect");
     for _ in 0..PACED {
         other
             .enqueue_job(&job(clock.as_ref()), clock.now())

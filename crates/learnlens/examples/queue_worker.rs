@@ -12,6 +12,7 @@ mod fenced_effect;
 
 use std::io::Read as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use learnlens::clock::SystemClock;
 use learnlens::jobs::{JobContext, JobError, JobHandler, JobsConfig, Runtime};
@@ -76,7 +77,9 @@ async fn main() {
     let role = std::env::var(ROLE_ENV)
         .expect("LEARNLENS_QP_ROLE: started by the queue_processes tests only");
     let url = std::env::var(DB_ENV).expect("database URL");
-    let store = Store::connect(&url, 8).await.expect("connect");
+    let store = Store::connect(&url, 8, Duration::from_secs(5))
+        .await
+        .expect("connect");
     let pool = PgPoolOptions::new()
         .max_connections(4)
         .connect(&url)

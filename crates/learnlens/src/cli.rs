@@ -303,7 +303,8 @@ pub async fn run_admin(config: Config, command: Command) -> anyhow::Result<()> {
             .await
             .context("the evaluation task failed")?;
     }
-    let store = Store::connect(&config.database_url(), 2).await?;
+    let store =
+        Store::connect(&config.database_url(), 2, config.database.acquire_timeout()).await?;
     store.migrate().await?;
     let now = SystemClock.now();
     match command {

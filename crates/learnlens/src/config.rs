@@ -58,7 +58,15 @@ pub struct ServerConfig {
 pub struct DatabaseConfig {
     pub url: String,
     pub max_connections: u32,
+    /// A query waiting longer for a connection fails as unavailable (503).
+    pub acquire_timeout_ms: u64,
     pub migrate_on_start: bool,
+}
+
+impl DatabaseConfig {
+    pub fn acquire_timeout(&self) -> Duration {
+        Duration::from_millis(self.acquire_timeout_ms)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -274,6 +282,9 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be at least 1");
+        }
+        if self.database.acquire_timeout_ms == 0 {
+            bail!("database.acquire_timeout_ms must be at least 1");
         }
         self.analytics
             .validate()

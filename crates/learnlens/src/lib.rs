@@ -49,7 +49,12 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
     if config.auth.jwt_secret.is_empty() && config.env == RunEnv::Demo {
         config.auth.jwt_secret = demo::jwt_secret(&config.data_dir)?;
     }
-    let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
+    let store = Store::connect(
+        &config.database_url(),
+        config.database.max_connections,
+        config.database.acquire_timeout(),
+    )
+    .await?;
     if config.database.migrate_on_start {
         store.migrate().await?;
     }

@@ -1,14 +1,17 @@
 //! What the HTTP benchmarks share: the demo app configured for a benchmark, served on its own
 //! runtime on its own OS thread (so the load generator's runtime does not share its threads),
-//! and a login.
+//! a login, and a scratch PostgreSQL database.
 
 // Each benchmark uses a part of this module.
 #![allow(dead_code)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use learnlens::config::{Config, Overrides, RunEnv};
 use learnlens::state::AppState;
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnection;
 
 pub const PASSWORD: &str = "learnlens-demo";
 
@@ -123,4 +126,52 @@ pub async fn login(client: &reqwest::Client, base: &str, email: &str) -> String 
     assert_eq!(r.status(), 200, "login of {email}");
     let body: serde_json::Value = r.json().await.expect("json");
     body["token"].as_str().expect("token").to_owned()
+}
+
+/// A scratch database, dropped at the end.
+pub struct ScratchDb {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl ScratchDb {
+    /// A new database on the server at `LEARNLENS_TEST_DATABASE_URL` (default the local
+    /// one), or `None` after a SKIPPED line when PostgreSQL does not answer.
+    pub async fn create() -> Option<ScratchDb> {
+        let admin = std::env::var("LEARNLENS_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut conn =
+            match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&admin)).await
+            {
+                Ok(Ok(c)) => c,
+                Ok(Err(e)) => {
+                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin}: {e}");
+                    return None;
+                }
+                Err(_) => {
+                    eprintln!("SKIPPED: PostgreSQL unreachable at {admin}: connect timed out");
+                    return None;
+                }
+            };
+        let name = format!("ll_bench_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+        let url = format!("{base}/{name}");
+        Some(ScratchDb { admin, name, url })
+    }
+
+    pub async fn drop_it(self) {
+        if let Ok(mut conn) = PgConnection::connect(&self.admin).await {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await;
+        }
+    }
 }

@@ -65,12 +65,23 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
                 StoreError::Unavailable(e)
             }
+            sqlx::Error::Database(db) if db.code().as_deref().is_some_and(connection_lost) => {
+                StoreError::Unavailable(e)
+            }
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict("a row with that key already exists")
             }
             _ => StoreError::Database(e),
         }
     }
+}
+
+/// Whether a PostgreSQL error code (SQLSTATE) says the server went away or is not taking
+/// connections, rather than that the statement is wrong: a restart sends `57P01` to every open
+/// session and answers `57P03` while it starts; class `08` is a lost connection. Such errors
+/// are `Unavailable` (503, the job retried later), like a refused connection.
+fn connection_lost(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -103,12 +114,18 @@ impl Backend {
 
 impl Store {
     /// Connects to the database named by `url`; creates the SQLite file (and its folder).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+    /// A query that waits longer than `acquire_timeout` for a connection (all busy, or the
+    /// server not answering) fails `Unavailable`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Store> {
         match Backend::of_url(url)? {
             Backend::Postgres => {
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(acquire_timeout)
                     .connect(url)
                     .await
                     .context("connecting to PostgreSQL")?;
@@ -130,7 +147,7 @@ impl Store {
                 }
                 let pool = SqlitePoolOptions::new()
                     .max_connections(max_connections)
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(acquire_timeout)
                     .connect_with(options)
                     .await
                     .context("opening the SQLite database")?;

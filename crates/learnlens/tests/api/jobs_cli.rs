@@ -1,6 +1,7 @@
 //! `learnlens jobs list|retry|prune`, run as the real binary on both backends.
 
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use learnlens::store::{JobStatus, NewJob, Store};
@@ -66,7 +67,9 @@ async fn operators_list_retry_and_prune_jobs_from_the_cli(backend: Backend) {
     let Some(db) = TestDb::create(backend, dir.path()).await else {
         return;
     };
-    let store = Store::connect(&db.url, 2).await.expect("connect");
+    let store = Store::connect(&db.url, 2, Duration::from_secs(5))
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     let now = Utc::now();
     let failed = finished_job(

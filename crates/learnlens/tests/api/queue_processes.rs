@@ -129,7 +129,9 @@ struct Setup {
 async fn setup() -> Option<Setup> {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = TestDb::create(Backend::Postgres, dir.path()).await?;
-    let store = Store::connect(&db.url, 8).await.expect("connect");
+    let store = Store::connect(&db.url, 8, Duration::from_secs(5))
+        .await
+        .expect("connect");
     store.migrate().await.expect("migrate");
     let pool = PgPoolOptions::new()
         .max_connections(2)

@@ -27,7 +27,9 @@ impl Fixture {
     async fn new(backend: Backend) -> Option<Fixture> {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = TestDb::create(backend, dir.path()).await?;
-        let store = Store::connect(&db.url, 2).await.expect("connect");
+        let store = Store::connect(&db.url, 2, Duration::from_secs(5))
+            .await
+            .expect("connect");
         store.migrate().await.expect("migrate");
         store.close().await;
         Some(Fixture {
@@ -39,7 +41,9 @@ impl Fixture {
 
     /// One replica's store: a connection pool of its own.
     async fn store(&self) -> Store {
-        Store::connect(&self.db.url, 4).await.expect("connect")
+        Store::connect(&self.db.url, 4, Duration::from_secs(5))
+            .await
+            .expect("connect")
     }
 
     /// A replica's scheduler, registered (as on start).

@@ -1,12 +1,16 @@
 //! Store conformance: the same checks on SQLite and PostgreSQL.
 
+use std::time::Duration;
+
 use chrono::TimeDelta;
 use learnlens::clock::Clock as _;
 use learnlens::domain::{Email, Role};
 use learnlens::store::{AnalyticsRow, MODEL_VERSIONS_KEPT, NewUser, RotateOutcome, StoreError};
 use serde_json::json;
+use sqlx::Connection as _;
+use sqlx::postgres::PgConnection;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, TestDb, wait_until};
 use crate::on_both_backends;
 
 fn new_user(id: &str, email: &str, org: &str) -> NewUser {
@@ -389,4 +393,60 @@ async fn migrations_are_idempotent_on_both_backends() {
             .expect("second run is a no-op");
         app.state.store.ping().await.expect("ping");
     }
+}
+
+/// A PostgreSQL restart ends every open session with `57P01` (admin shutdown): a query cut
+/// that way is `Unavailable` (the API's 503, a job's retried attempt), never a database error
+/// (500). Here one session is ended the same way, with `pg_terminate_backend`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_by_the_server_is_unavailable_not_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(db) = TestDb::create(Backend::Postgres, dir.path()).await else {
+        return;
+    };
+    let mut victim = PgConnection::connect(&db.url).await.expect("connect");
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut victim)
+        .await
+        .expect("pid");
+    let sleeping = tokio::spawn(async move {
+        sqlx::query("SELECT pg_sleep(30)")
+            .execute(&mut victim)
+            .await
+    });
+    let mut admin = PgConnection::connect(&db.url).await.expect("connect");
+    let asleep = "SELECT count(*) FROM pg_stat_activity \
+                  WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%'";
+    wait_until(
+        Duration::from_secs(10),
+        "the victim's query to run",
+        async || {
+            let n: i64 = sqlx::query_scalar(asleep)
+                .bind(pid)
+                .fetch_one(&mut admin)
+                .await
+                .expect("pg_stat_activity");
+            n == 1
+        },
+    )
+    .await;
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminate");
+    assert!(ended);
+    let err = sleeping
+        .await
+        .expect("task")
+        .expect_err("the session was ended under its query");
+    let code = match &err {
+        sqlx::Error::Database(e) => e.code().map(|c| c.into_owned()),
+        _ => None,
+    };
+    assert_eq!(code.as_deref(), Some("57P01"), "{err:?}");
+    assert!(
+        matches!(StoreError::from(err), StoreError::Unavailable(_)),
+        "a session ended by the server is a 503, not a 500"
+    );
 }
