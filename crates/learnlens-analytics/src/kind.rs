@@ -264,33 +264,32 @@ pub fn compute_shared<'a>(
         ContentEffectiveness => {
             serde_json::to_value(learner::content::compute_shared(idx, s, as_of, cfg, memo))
         }
-        CoursePerformance => serde_json::to_value(trainer::course_performance::compute_indexed(
-            idx, s, as_of, cfg,
+        CoursePerformance => serde_json::to_value(trainer::course_performance::compute_shared(
+            idx, s, as_of, cfg, memo,
         )),
         CourseHealth => {
             serde_json::to_value(trainer::course_health::compute_indexed(idx, s, as_of, cfg))
         }
-        StudentDistribution => {
-            serde_json::to_value(trainer::student_distribution::compute_indexed(
-                idx,
-                s,
-                trainer::student_distribution::Metric::default(),
-                as_of,
-                cfg,
-            ))
-        }
+        StudentDistribution => serde_json::to_value(trainer::student_distribution::compute_shared(
+            idx,
+            s,
+            trainer::student_distribution::Metric::default(),
+            as_of,
+            cfg,
+            memo,
+        )),
         TeachingEffectiveness => {
             serde_json::to_value(trainer::teaching::compute_indexed(idx, s, as_of, cfg))
         }
-        OrgLearningVelocity => {
-            serde_json::to_value(org::learning_velocity::compute_indexed(idx, s, as_of, cfg))
-        }
-        StrategicAlignment => serde_json::to_value(org::strategic_alignment::compute_indexed(
-            idx, s, as_of, cfg,
+        OrgLearningVelocity => serde_json::to_value(org::learning_velocity::compute_shared(
+            idx, s, as_of, cfg, memo,
         )),
-        LearningCulture => {
-            serde_json::to_value(org::learning_culture::compute_indexed(idx, s, as_of, cfg))
-        }
+        StrategicAlignment => serde_json::to_value(org::strategic_alignment::compute_shared(
+            idx, s, as_of, cfg, memo,
+        )),
+        LearningCulture => serde_json::to_value(org::learning_culture::compute_shared(
+            idx, s, as_of, cfg, memo,
+        )),
         OrgPerformance => {
             serde_json::to_value(org::performance::compute_indexed(idx, s, as_of, cfg))
         }

@@ -19,11 +19,14 @@
 //! - [`kind`]: the catalogue (name, route slug, role, subject) and [`kind::compute`], which
 //!   runs any analytic by kind ([`kind::compute_shared`] through a [`memo::CohortMemo`]);
 //! - [`memo`]: the cohort quantities many subjects share, computed once per batch;
+//! - [`digest`]: what the cohort analytics read of one user's events, so that they can run
+//!   without the events;
 //! - [`stats`]: the numerical library.
 
 pub mod common;
 pub mod comparison;
 pub mod config;
+pub mod digest;
 pub mod input;
 pub mod kind;
 pub mod learner;

@@ -11,7 +11,10 @@
 //!   the best content type of recommendations);
 //! - each organisation's catalogue with its courses' pre/post gains, and each course's
 //!   completion-based effectiveness and dominant content type (recommendations);
-//! - each organisation's peerComparison snapshot.
+//! - each organisation's peerComparison snapshot;
+//! - each user's [`Digest`]: what the trainer and organisation analytics and peerComparison
+//!   read of the user's events, computed part by part on first use or given whole
+//!   ([`CohortMemo::with_digests`]) when the events are not held.
 //!
 //! Invariant: a memo is valid for one index, one `asOf` and one configuration — a batch keeps
 //! one per organisation's computation, a cold read one per subject — and a payload computed
@@ -24,6 +27,7 @@ use std::hash::Hash;
 use std::rc::Rc;
 
 use crate::comparison::peer_comparison::OrgSnapshot;
+use crate::digest::{Digest, UserDigest};
 use crate::input::ContentType;
 use crate::learner::content::ItemStats;
 use crate::predictive::recommendations::Catalogue;
@@ -41,12 +45,47 @@ pub struct CohortMemo<'a> {
     pub(crate) dominant_type: RefCell<HashMap<String, Option<ContentType>>>,
     /// By organisation id.
     pub(crate) peer_snapshots: RefCell<HashMap<String, Rc<OrgSnapshot<'a>>>>,
+    /// By user id.
+    digests: RefCell<HashMap<String, Rc<UserDigest>>>,
 }
 
 impl CohortMemo<'_> {
     /// An empty memo.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A memo holding the given users' digests, computed at the same `asOf` under the same
+    /// configuration as what will be computed through it. A user without one gets a digest
+    /// computed from the index: with an index that holds no events, a user without events.
+    pub fn with_digests(digests: impl IntoIterator<Item = (String, Digest)>) -> Self {
+        let memo = Self::new();
+        memo.digests.replace(
+            digests
+                .into_iter()
+                .map(|(id, d)| {
+                    let user = Rc::new(UserDigest::filled(&id, d));
+                    (id, user)
+                })
+                .collect(),
+        );
+        memo
+    }
+
+    /// `user_id`'s digest, its parts computed when first read.
+    pub(crate) fn digest(&self, user_id: &str) -> Rc<UserDigest> {
+        remember(&self.digests, user_id, || Rc::new(UserDigest::new(user_id)))
+    }
+
+    /// `user_id`'s whole digest at `as_of`, for a computation that will not hold the events.
+    pub fn digest_of(
+        &self,
+        idx: &crate::input::DatasetIndex<'_>,
+        user_id: &str,
+        as_of: chrono::DateTime<chrono::Utc>,
+        cfg: &crate::config::Config,
+    ) -> Digest {
+        self.digest(user_id).complete(idx, as_of, cfg)
     }
 }
 

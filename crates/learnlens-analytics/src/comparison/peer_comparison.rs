@@ -257,13 +257,14 @@ impl<'a> OrgSnapshot<'a> {
         org_id: &str,
         as_of: DateTime<Utc>,
         cfg: &Config,
+        memo: &CohortMemo<'a>,
     ) -> Self {
         let day = snapshot_day(as_of);
         let members = members(idx, org_id, day)
             .into_iter()
             .map(|user| Member {
                 user,
-                values: values_of(idx, &user.id, day, cfg),
+                values: memo.digest(&user.id).peer(idx, day, cfg),
             })
             .collect();
         OrgSnapshot {
@@ -306,7 +307,7 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> PeerComparison {
-    evaluate(idx, None, user_id, as_of, cfg, false).payload
+    evaluate(idx, None, user_id, as_of, cfg, &CohortMemo::new(), false).payload
 }
 
 /// [`compute_indexed`] with the snapshot of the learner's organisation taken from (and added
@@ -319,12 +320,12 @@ pub fn compute_shared<'a>(
     memo: &CohortMemo<'a>,
 ) -> PeerComparison {
     let Some(user) = idx.user(user_id) else {
-        return compute_indexed(idx, user_id, as_of, cfg);
+        return evaluate(idx, None, user_id, as_of, cfg, memo, false).payload;
     };
     let snapshot = remember(&memo.peer_snapshots, &user.org_id, || {
-        Rc::new(OrgSnapshot::new(idx, &user.org_id, as_of, cfg))
+        Rc::new(OrgSnapshot::new(idx, &user.org_id, as_of, cfg, memo))
     });
-    evaluate(idx, Some(&snapshot), user_id, as_of, cfg, false).payload
+    evaluate(idx, Some(&snapshot), user_id, as_of, cfg, memo, false).payload
 }
 
 /// Who was in each cohort released for `user_id` at `as_of`, one entry per released metric
@@ -335,7 +336,7 @@ pub fn released_cohorts(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> Vec<ReleasedCohort> {
-    evaluate(idx, None, user_id, as_of, cfg, true).cohorts
+    evaluate(idx, None, user_id, as_of, cfg, &CohortMemo::new(), true).cohorts
 }
 
 /// A payload and, when asked for, the membership of its released cohorts.
@@ -350,6 +351,7 @@ fn evaluate<'a>(
     user_id: &str,
     as_of: DateTime<Utc>,
     cfg: &Config,
+    memo: &CohortMemo<'a>,
     export_cohorts: bool,
 ) -> Evaluation {
     let day = snapshot_day(as_of);
@@ -370,11 +372,11 @@ fn evaluate<'a>(
     let snapshot = match snapshot {
         Some(s) if s.org_id == subject.org_id && s.day == day => s,
         _ => {
-            fresh = OrgSnapshot::new(idx, &subject.org_id, day, cfg);
+            fresh = OrgSnapshot::new(idx, &subject.org_id, day, cfg, memo);
             &fresh
         }
     };
-    let pool = Pool::of(idx, snapshot, subject, cfg);
+    let pool = Pool::of(idx, snapshot, subject, cfg, memo);
     let me = pool.subject_values();
 
     let k = usize::try_from(cfg.samples.k_anonymity.max(1)).unwrap_or(usize::MAX);
@@ -458,8 +460,9 @@ fn evaluate<'a>(
     }
 }
 
-/// The four values of one user at `day`, each from its own analytic.
-fn values_of(
+/// The four values of one user at `day`, each from its own analytic: the user's `peer`
+/// digest part ([`crate::digest`]).
+pub(crate) fn values_of(
     idx: &DatasetIndex<'_>,
     user_id: &str,
     day: DateTime<Utc>,
@@ -492,11 +495,12 @@ impl<'s, 'a> Pool<'s, 'a> {
         snapshot: &'s OrgSnapshot<'a>,
         subject: &'a User,
         cfg: &Config,
+        memo: &CohortMemo<'a>,
     ) -> Self {
         let outsider = snapshot
             .member(subject)
             .is_none()
-            .then(|| values_of(idx, &subject.id, snapshot.day, cfg));
+            .then(|| memo.digest(&subject.id).peer(idx, snapshot.day, cfg));
         Pool {
             snapshot,
             subject,

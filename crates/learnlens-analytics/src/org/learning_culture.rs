@@ -39,6 +39,7 @@ use crate::common::{Header, Status, week_index};
 use crate::config::Config;
 use crate::input::{AssignedBy, Dataset, DatasetIndex, User};
 use crate::learner::velocity::saturating_add;
+use crate::memo::CohortMemo;
 use crate::stats;
 use crate::trainer::{event_course, to_u64};
 
@@ -97,9 +98,21 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> LearningCulture {
+    compute_shared(idx, org_id, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with the users' digests taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    org_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> LearningCulture {
     let mut header = Header::new(as_of);
     let users = members(idx, org_id, as_of);
-    let (indicators, counts) = indicators_of(idx, &users, as_of, cfg);
+    let (indicators, counts) = indicators_of(idx, &users, as_of, cfg, memo);
 
     let departments = department_rows(&users, cfg, &mut header, |name, members| {
         DepartmentCulture {
@@ -107,7 +120,7 @@ pub fn compute_indexed(
             suppressed: members.is_none(),
             users: members.map(|m| to_u64(m.len())),
             indicators: members.map_or_else(CultureIndicators::empty, |m| {
-                indicators_of(idx, m, as_of, cfg).0
+                indicators_of(idx, m, as_of, cfg, memo).0
             }),
         }
     });
@@ -161,6 +174,7 @@ fn indicators_of(
     users: &[&User],
     as_of: DateTime<Utc>,
     cfg: &Config,
+    memo: &CohortMemo<'_>,
 ) -> (CultureIndicators, Counts) {
     let weeks = cfg.culture.window_weeks;
     // Who left feedback on which course by `asOf` (one pass, not one scan per completion).
@@ -178,33 +192,15 @@ fn indicators_of(
             .iter()
             .filter(|e| e.enrolled_at <= as_of)
             .collect();
-        // The earliest self-assigned enrollment per course.
-        let mut voluntary_since: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
-        for e in enrollments
-            .iter()
-            .filter(|e| e.assigned_by == AssignedBy::SelfAssigned)
-        {
-            let since = voluntary_since
-                .entry(e.course_id.as_str())
-                .or_insert(e.enrolled_at);
-            *since = (*since).min(e.enrolled_at);
-        }
-
-        let timed = window_events(idx, &user.id, as_of, weeks, cfg);
-        let bins: BTreeSet<usize> = timed.iter().map(|t| t.bin).collect();
-        c.participants += usize::from(!timed.is_empty());
+        let part = memo.digest(&user.id);
+        let part = part.culture(idx, as_of, cfg);
+        c.participants += usize::from(part.events > 0);
         c.active_learners += usize::from(
-            bins.len() >= usize::try_from(cfg.culture.active_learner_weeks).unwrap_or(usize::MAX),
+            part.active_weeks
+                >= usize::try_from(cfg.culture.active_learner_weeks).unwrap_or(usize::MAX),
         );
-        for t in &timed {
-            c.hours = saturating_add(c.hours, t.hours);
-            let voluntary = event_course(idx, t.event)
-                .and_then(|course| voluntary_since.get(course))
-                .is_some_and(|since| *since <= t.event.timestamp);
-            if voluntary {
-                c.voluntary_hours = saturating_add(c.voluntary_hours, t.hours);
-            }
-        }
+        c.hours = saturating_add(c.hours, part.hours);
+        c.voluntary_hours = saturating_add(c.voluntary_hours, part.voluntary_hours);
 
         for e in &enrollments {
             let in_window = e.completed_by(as_of)
@@ -256,6 +252,61 @@ fn indicators_of(
         },
         c,
     )
+}
+
+/// One user's part of the indicators (their `culture` digest part, [`crate::digest`]): their
+/// events in the `culture.window_weeks` weekly bins ending at `asOf`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CulturePart {
+    /// Events in the window.
+    pub events: usize,
+    /// Weeks of the window with at least one event.
+    pub active_weeks: usize,
+    /// Their time-on-task in hours.
+    pub hours: f64,
+    /// The part of `hours` spent on courses the user had enrolled in themselves by then.
+    pub voluntary_hours: f64,
+}
+
+/// `user_id`'s [`CulturePart`] at `as_of`.
+pub(crate) fn part(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> CulturePart {
+    // The earliest self-assigned enrollment per course.
+    let mut voluntary_since: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+    for e in idx
+        .enrollments_of(user_id)
+        .iter()
+        .filter(|e| e.enrolled_at <= as_of && e.assigned_by == AssignedBy::SelfAssigned)
+    {
+        let since = voluntary_since
+            .entry(e.course_id.as_str())
+            .or_insert(e.enrolled_at);
+        *since = (*since).min(e.enrolled_at);
+    }
+
+    let timed = window_events(idx, user_id, as_of, cfg.culture.window_weeks, cfg);
+    let bins: BTreeSet<usize> = timed.iter().map(|t| t.bin).collect();
+    let (mut hours, mut voluntary_hours) = (0.0_f64, 0.0_f64);
+    for t in &timed {
+        hours = saturating_add(hours, t.hours);
+        let voluntary = event_course(idx, t.event)
+            .and_then(|course| voluntary_since.get(course))
+            .is_some_and(|since| *since <= t.event.timestamp);
+        if voluntary {
+            voluntary_hours = saturating_add(voluntary_hours, t.hours);
+        }
+    }
+    CulturePart {
+        events: timed.len(),
+        active_weeks: bins.len(),
+        hours,
+        voluntary_hours,
+    }
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::common::{Header, Status, week_bins, week_index};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex, User};
 use crate::learner::velocity::{Trend, saturating_add, trend_of, unit_series};
+use crate::memo::CohortMemo;
 use crate::stats;
 use crate::trainer::to_u64;
 
@@ -97,10 +98,22 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> OrgLearningVelocity {
+    compute_shared(idx, org_id, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with the users' digests taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    org_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> OrgLearningVelocity {
     let mut header = Header::new(as_of);
     let weeks = cfg.velocity.window_weeks;
     let users = members(idx, org_id, as_of);
-    let series = Series::of(idx, &users, as_of, weeks);
+    let series = Series::of(idx, &users, as_of, cfg, memo);
     let headcount = users.len();
 
     let weekly: Vec<OrgWeek> = week_bins(as_of, weeks)
@@ -134,7 +147,7 @@ pub fn compute_indexed(
                 current_per_employee: None,
             };
         };
-        let s = Series::of(idx, members, as_of, weeks);
+        let s = Series::of(idx, members, as_of, cfg, memo);
         let total = s.units.iter().fold(0.0, |a, u| saturating_add(a, *u));
         let per: Option<Vec<f64>> = s.units.iter().map(|u| ratio(*u, members.len())).collect();
         DepartmentVelocity {
@@ -170,6 +183,46 @@ fn current_mean(y: &[f64], cfg: &Config) -> Option<f64> {
     stats::mean(y.get(y.len().saturating_sub(k)..).unwrap_or(&[]))
 }
 
+/// One user's part of the organisation's series (their `velocity` digest part,
+/// [`crate::digest`]): their learnerVelocity weekly units over the window and the window's
+/// weeks in which they have an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VelocityPart {
+    /// Forward index b (in the W-bin window ending at `asOf`) of the learner's first week.
+    pub start_bin: usize,
+    /// The learner's units per week from `start_bin` on.
+    pub units: Vec<f64>,
+    /// First completions inside the learner's series.
+    pub counted: usize,
+    /// Forward indices of the weeks with at least one event (any verb), ascending.
+    pub active_weeks: Vec<usize>,
+}
+
+/// `user_id`'s [`VelocityPart`] over the `velocity.window_weeks` bins ending at `as_of`.
+pub(crate) fn part(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> VelocityPart {
+    let weeks = cfg.velocity.window_weeks;
+    let learner = unit_series(idx, user_id, as_of, weeks);
+    let mut active_weeks: Vec<usize> = idx
+        .events_until(user_id, as_of)
+        .iter()
+        .filter_map(|event| week_index(event.timestamp, as_of, weeks))
+        .collect();
+    active_weeks.sort_unstable();
+    active_weeks.dedup();
+    VelocityPart {
+        start_bin: learner.start_bin,
+        units: learner.weekly.iter().map(|point| point.units).collect(),
+        counted: learner.counted,
+        active_weeks,
+    }
+}
+
 /// Weekly units and active learners of a group of users.
 struct Series {
     units: Vec<f64>,
@@ -178,29 +231,30 @@ struct Series {
 }
 
 impl Series {
-    fn of(idx: &DatasetIndex<'_>, users: &[&User], as_of: DateTime<Utc>, weeks: u32) -> Self {
-        let w = usize::try_from(weeks).unwrap_or(usize::MAX);
+    fn of(
+        idx: &DatasetIndex<'_>,
+        users: &[&User],
+        as_of: DateTime<Utc>,
+        cfg: &Config,
+        memo: &CohortMemo<'_>,
+    ) -> Self {
+        let w = usize::try_from(cfg.velocity.window_weeks).unwrap_or(usize::MAX);
         let mut units = vec![0.0_f64; w];
         let mut active = vec![0usize; w];
         let mut completions = 0usize;
         for user in users {
-            let learner = unit_series(idx, &user.id, as_of, weeks);
+            let digest = memo.digest(&user.id);
+            let learner = digest.velocity(idx, as_of, cfg);
             completions += learner.counted;
-            for (i, point) in learner.weekly.iter().enumerate() {
+            for (i, u) in learner.units.iter().enumerate() {
                 if let Some(slot) = units.get_mut(learner.start_bin + i) {
-                    *slot = saturating_add(*slot, point.units);
+                    *slot = saturating_add(*slot, *u);
                 }
             }
-            let mut seen = vec![false; w];
-            for event in idx.events_until(&user.id, as_of) {
-                if let Some(b) = week_index(event.timestamp, as_of, weeks)
-                    && let Some(flag) = seen.get_mut(b)
-                {
-                    *flag = true;
+            for b in &learner.active_weeks {
+                if let Some(count) = active.get_mut(*b) {
+                    *count += 1;
                 }
-            }
-            for (count, hit) in active.iter_mut().zip(seen) {
-                *count += usize::from(hit);
             }
         }
         Series {

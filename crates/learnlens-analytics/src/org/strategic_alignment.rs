@@ -41,6 +41,7 @@ use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex};
 use crate::learner::skill_gap::current_levels;
 use crate::learner::velocity::saturating_add;
+use crate::memo::CohortMemo;
 use crate::stats;
 use crate::stats::proportion::Proportion;
 use crate::trainer::to_u64;
@@ -92,6 +93,18 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> StrategicAlignment {
+    compute_shared(idx, org_id, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with the users' digests taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    org_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> StrategicAlignment {
     let mut header = Header::new(as_of);
     let users = members(idx, org_id, as_of);
     header.set_n("users", users.len());
@@ -120,20 +133,15 @@ pub fn compute_indexed(
 
     // Learning hours in the window, total and per skill.
     let (mut total_hours, mut events) = (0.0_f64, 0usize);
-    let mut skill_hours: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut skill_hours: BTreeMap<String, f64> = BTreeMap::new();
     for user in &users {
-        for t in window_events(idx, &user.id, as_of, cfg.org.alignment_window_weeks, cfg) {
-            events += 1;
-            total_hours = saturating_add(total_hours, t.hours);
-            let Some(item) = idx.content_item(&t.event.object_id) else {
-                continue;
-            };
-            let skills: BTreeSet<&str> = item.skill_ids.iter().map(String::as_str).collect();
-            let share = t.hours / skills.len().max(1) as f64;
-            for skill in skills {
-                let slot = skill_hours.entry(skill).or_insert(0.0);
-                *slot = saturating_add(*slot, share);
-            }
+        let part = memo.digest(&user.id);
+        let part = part.alignment(idx, as_of, cfg);
+        events += part.events;
+        total_hours = saturating_add(total_hours, part.hours);
+        for (skill, hours) in &part.skill_hours {
+            let slot = skill_hours.entry(skill.clone()).or_insert(0.0);
+            *slot = saturating_add(*slot, *hours);
         }
     }
     let share_of = |hours: f64| (total_hours > 0.0).then(|| (hours / total_hours).clamp(0.0, 1.0));
@@ -195,7 +203,7 @@ pub fn compute_indexed(
     let effort_alignment = share_of(
         distinct
             .iter()
-            .map(|s| skill_hours.get(s).copied().unwrap_or(0.0))
+            .map(|s| skill_hours.get(*s).copied().unwrap_or(0.0))
             .fold(0.0, saturating_add),
     );
 
@@ -213,6 +221,50 @@ pub fn compute_indexed(
         goals: rows,
         alignment_index,
         effort_alignment,
+    }
+}
+
+/// One user's part of the effort alignment (their `alignment` digest part,
+/// [`crate::digest`]): their events in the `org.alignment_window_weeks` weekly bins ending at
+/// `asOf`, with their hours per skill.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlignmentPart {
+    /// Events in the window.
+    pub events: usize,
+    /// Their time-on-task in hours.
+    pub hours: f64,
+    /// By skill id: the hours of events about content items tagged with the skill, an event's
+    /// hours shared equally among its item's skills.
+    pub skill_hours: BTreeMap<String, f64>,
+}
+
+/// `user_id`'s [`AlignmentPart`] at `as_of`.
+pub(crate) fn part(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> AlignmentPart {
+    let timed = window_events(idx, user_id, as_of, cfg.org.alignment_window_weeks, cfg);
+    let mut hours = 0.0_f64;
+    let mut skill_hours: BTreeMap<String, f64> = BTreeMap::new();
+    for t in &timed {
+        hours = saturating_add(hours, t.hours);
+        let Some(item) = idx.content_item(&t.event.object_id) else {
+            continue;
+        };
+        let skills: BTreeSet<&str> = item.skill_ids.iter().map(String::as_str).collect();
+        let share = t.hours / skills.len().max(1) as f64;
+        for skill in skills {
+            let slot = skill_hours.entry(skill.to_owned()).or_insert(0.0);
+            *slot = saturating_add(*slot, share);
+        }
+    }
+    AlignmentPart {
+        events: timed.len(),
+        hours,
+        skill_hours,
     }
 }
 

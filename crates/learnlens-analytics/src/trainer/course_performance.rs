@@ -38,7 +38,9 @@ use crate::input::{Dataset, DatasetIndex};
 use crate::stats;
 use crate::stats::proportion::Proportion;
 
-use super::{course_outcomes, courses_of, to_u64};
+use crate::memo::CohortMemo;
+
+use super::{active_learners, course_outcomes, courses_of, to_u64};
 
 /// The coursePerformance payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +104,18 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> CoursePerformance {
+    compute_shared(idx, trainer_id, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with the learners' digests taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    trainer_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> CoursePerformance {
     let mut header = Header::new(as_of);
     let courses = courses_of(idx, trainer_id);
     let (mut enrollments, mut matured, mut finals) = (0usize, 0u64, 0usize);
@@ -115,7 +129,7 @@ pub fn compute_indexed(
         rows.push(CourseRow {
             course_id: course.id.clone(),
             enrolled: to_u64(o.enrolled),
-            active: to_u64(o.active_users.len()),
+            active: to_u64(active_learners(idx, course, as_of, cfg, memo).len()),
             completion_rate: o.completion_rate(cfg),
             raw_completion_rate,
             dropout_rate: o.dropout_rate(cfg),

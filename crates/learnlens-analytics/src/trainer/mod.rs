@@ -55,6 +55,7 @@ use crate::input::{
     ActivityEvent, Assessment, AssessmentKind, Attempt, Course, DatasetIndex, Enrollment,
     EnrollmentStatus, nonneg_finite,
 };
+use crate::memo::CohortMemo;
 use crate::stats;
 
 /// A rating summary: the Bayesian average, the raw mean and the number of ratings.
@@ -167,27 +168,49 @@ pub(crate) fn event_course<'a>(
     })
 }
 
-/// Whether the user has an event about `course_id` in the last `days` day bins ending at
-/// `as_of`.
-pub(crate) fn recently_active(
+/// The courses the user has an event about in the last `course.active_days` day bins ending
+/// at `as_of` (see "Active learner of a course"): the user's `recentCourses` digest part
+/// ([`crate::digest`]).
+pub(crate) fn recent_courses(
     idx: &DatasetIndex<'_>,
     user_id: &str,
-    course_id: &str,
     as_of: DateTime<Utc>,
-    days: u32,
-) -> bool {
+    cfg: &Config,
+) -> BTreeSet<String> {
+    let days = u64::from(cfg.course.active_days);
+    let mut courses = BTreeSet::new();
     // Events are sorted by time: walk back from asOf and stop at the window start.
     for event in idx.events_until(user_id, as_of).iter().rev() {
         match bins_back(event.timestamp, as_of, DAY_SECS) {
-            Some(day) if day < u64::from(days) => {
-                if event_course(idx, event) == Some(course_id) {
-                    return true;
+            Some(day) if day < days => {
+                if let Some(course) = event_course(idx, event) {
+                    courses.insert(course.to_owned());
                 }
             }
-            _ => return false,
+            _ => break,
         }
     }
-    false
+    courses
+}
+
+/// The active learners of `course` (see the module documentation): its learners enrolled by
+/// `as_of` with the course among their recent courses.
+pub(crate) fn active_learners<'a>(
+    idx: &DatasetIndex<'a>,
+    course: &Course,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> BTreeSet<&'a str> {
+    enrollments_at(idx, &course.id, as_of)
+        .into_iter()
+        .map(|e| e.user_id.as_str())
+        .filter(|user| {
+            memo.digest(user)
+                .recent_courses(idx, as_of, cfg)
+                .contains(&course.id)
+        })
+        .collect()
 }
 
 /// The user's first attempt at each assessment (see the module documentation), keyed by
@@ -383,8 +406,6 @@ pub(crate) fn course_pairs(
 pub(crate) struct CourseOutcomes<'a> {
     /// Enrollments with `enrolledAt ≤ asOf`.
     pub enrolled: usize,
-    /// Enrolled learners with an event about the course in the last 28 days.
-    pub active_users: BTreeSet<&'a str>,
     pub matured: u64,
     pub matured_completed: u64,
     pub matured_dropped: u64,
@@ -463,9 +484,6 @@ pub(crate) fn course_outcomes<'a>(
         out.progress.push(e.progress_clamped());
     }
     for user in users {
-        if recently_active(idx, user, &course.id, as_of, cfg.course.active_days) {
-            out.active_users.insert(user);
-        }
         let firsts = first_attempts(idx, user, as_of);
         out.final_attempts
             .extend(final_attempts_of(idx, &firsts, user, &course.id));

@@ -41,11 +41,12 @@ use serde::{Deserialize, Serialize};
 use crate::common::{Header, Status};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex};
-use crate::learner::engagement;
 use crate::stats;
 use crate::stats::inequality::Histogram;
 
-use super::{courses_of, enrollments_at, final_attempts_of, first_attempts, recently_active};
+use crate::memo::CohortMemo;
+
+use super::{courses_of, enrollments_at, final_attempts_of, first_attempts};
 
 /// The metric whose distribution is reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -148,6 +149,19 @@ pub fn compute_indexed(
     as_of: DateTime<Utc>,
     cfg: &Config,
 ) -> StudentDistribution {
+    compute_shared(idx, trainer_id, metric, as_of, cfg, &CohortMemo::new())
+}
+
+/// [`compute_indexed`] with the learners' digests taken from (and added to) `memo`; the same
+/// payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    trainer_id: &str,
+    metric: Metric,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> StudentDistribution {
     let mut header = Header::new(as_of);
     let courses = courses_of(idx, trainer_id);
 
@@ -166,10 +180,9 @@ pub fn compute_indexed(
         }
     }
     for (user, course_ids) in &enrolled_in {
-        if course_ids
-            .iter()
-            .any(|c| recently_active(idx, user, c, as_of, cfg.course.active_days))
-        {
+        let recent = memo.digest(user);
+        let recent = recent.recent_courses(idx, as_of, cfg);
+        if course_ids.iter().any(|c| recent.contains(*c)) {
             active.insert(user);
         }
     }
@@ -190,8 +203,8 @@ pub fn compute_indexed(
             }
             Metric::Progress => progress.get(user).and_then(|p| stats::mean(p)),
             Metric::Engagement => {
-                let e = engagement::compute_indexed(idx, user, as_of, cfg);
-                Some((e.score / 100.0).clamp(0.0, 1.0))
+                let score = memo.digest(user).engagement(idx, as_of, cfg);
+                Some((score / 100.0).clamp(0.0, 1.0))
             }
         })
         .map(|v| v.clamp(0.0, 1.0))
@@ -426,7 +439,10 @@ mod tests {
         let cfg = Config::default();
         let d = compute(&data, "t1", Metric::Engagement, ts(AS_OF), &cfg);
         let want: Vec<f64> = (0..5)
-            .map(|i| engagement::compute(&data, &format!("u{i}"), ts(AS_OF), &cfg).score / 100.0)
+            .map(|i| {
+                crate::learner::engagement::compute(&data, &format!("u{i}"), ts(AS_OF), &cfg).score
+                    / 100.0
+            })
             .collect();
         close(d.mean.expect("mean"), stats::mean(&want).expect("mean"));
         assert_eq!(d.metric, Metric::Engagement);

@@ -814,6 +814,61 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
     );
 }
 
+/// The property test in `learnlens-analytics`' `digest.rs` runs on three users; this one on an
+/// organisation large enough to release peer cohorts and unsuppressed departments.
+#[test]
+fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events() {
+    use learnlens_analytics::digest::Digest;
+    use learnlens_analytics::kind::{Group, Models};
+    use learnlens_analytics::memo::CohortMemo;
+    let (data, as_of, cfg) = small_first_org();
+    let idx = learnlens_analytics::DatasetIndex::new(&data);
+    let memo = CohortMemo::new();
+    let digests: Vec<(String, Digest)> = data
+        .users
+        .iter()
+        .map(|u| (u.id.clone(), memo.digest_of(&idx, &u.id, as_of, &cfg)))
+        .collect();
+    let digests: Vec<(String, Digest)> =
+        serde_json::from_str(&serde_json::to_string(&digests).expect("json")).expect("digests");
+
+    let mut bare = data.clone();
+    bare.events.clear();
+    let bare_idx = learnlens_analytics::DatasetIndex::new(&bare);
+    let given = CohortMemo::with_digests(digests);
+    let cohort_kinds = AnalyticsKind::ALL.into_iter().filter(|k| {
+        matches!(k.group(), Group::Trainer | Group::OrgAdmin) || *k == AnalyticsKind::PeerComparison
+    });
+    let (mut payloads, mut released, mut departments) = (0, 0, 0);
+    for k in cohort_kinds {
+        for subject in kind::subjects(&data, k).into_iter().take(60) {
+            let from_events =
+                kind::compute(k, &idx, &subject, as_of, &cfg, Models::default()).expect("payload");
+            let from_digests = kind::compute_shared(
+                k,
+                &bare_idx,
+                &subject,
+                as_of,
+                &cfg,
+                Models::default(),
+                &given,
+            )
+            .expect("payload");
+            assert_eq!(from_digests, from_events, "{} of {subject}", k.name());
+            payloads += 1;
+            released += from_events["metrics"]
+                .as_array()
+                .map_or(0, |m| m.iter().filter(|m| m["percentile"].is_u64()).count());
+            departments += from_events["departments"]
+                .as_array()
+                .map_or(0, |d| d.iter().filter(|d| d["suppressed"] == false).count());
+        }
+    }
+    assert!(payloads > 60, "{payloads} payloads compared");
+    assert!(released > 0, "some peer metrics are released");
+    assert!(departments > 0, "some departments are not suppressed");
+}
+
 #[test]
 fn an_organisation_computed_twice_gives_the_same_bits() {
     use learnlens_analytics::kind::Models;
