@@ -306,12 +306,13 @@ pub fn compute_shared<'a>(
             };
             serde_json::to_value(skill_demand::compute_indexed(idx, &scope, as_of, cfg))
         }
-        DropOffRisk => serde_json::to_value(drop_off::compute_indexed(
+        DropOffRisk => serde_json::to_value(drop_off::compute_shared(
             idx,
             s,
             as_of,
             models.drop_off,
             cfg,
+            memo,
         )),
         PerformanceForecast => serde_json::to_value(forecast::compute_indexed(idx, s, as_of, cfg)),
         Recommendations => {

@@ -47,11 +47,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::features::{
-    self, EnrollmentTrace, FEATURE_NAMES, FeatureRow, N_FEATURES, TrainingExample, day_of_life,
+    self, EnrollmentTrace, FEATURE_NAMES, FeatureRow, Features, N_FEATURES, TrainingExample,
+    day_of_life,
 };
 use crate::common::{Header, Status};
 use crate::config::{Config, DropOffConfig};
-use crate::input::{Dataset, DatasetIndex};
+use crate::input::{Dataset, DatasetIndex, Enrollment};
+use crate::memo::CohortMemo;
 use crate::stats::logistic::{
     LogisticError, LogisticModel, LogisticOptions, StandardScaler, fit_logistic,
 };
@@ -273,6 +275,24 @@ pub fn train(
     train_on_days(&data.index(), as_of, &features::snapshot_days(cfg), cfg)
 }
 
+/// [`train`] on an index, with each learner's training examples taken from (and added to)
+/// their digest in `memo` ([`features::training_set_shared`]): the same model, trainable from
+/// digests without the events.
+pub fn train_shared(
+    idx: &DatasetIndex<'_>,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> Result<DropOffModel, DropOffError> {
+    let examples = features::training_set_shared(idx, as_of, cfg, memo);
+    fit_examples(
+        &examples,
+        as_of,
+        &features::snapshot_days(cfg),
+        &cfg.drop_off,
+    )
+}
+
 /// Trains on the snapshots at `days` (for instance `&[d]`, the day of life of the enrollment
 /// about to be scored).
 pub fn train_on_days(
@@ -394,23 +414,80 @@ pub fn compute_indexed(
     model: Option<&DropOffModel>,
     cfg: &Config,
 ) -> DropOffRisk {
+    compute_shared(idx, user_id, as_of, model, cfg, &CohortMemo::new())
+}
+
+/// The learner's enrollments, sorted by course id then enrollment id, with the number of
+/// completed and of otherwise ended ones: the enrollments dropOffRisk lists.
+struct Enrollments<'a> {
+    active: Vec<&'a Enrollment>,
+    completed: usize,
+    ended: usize,
+}
+
+impl<'a> Enrollments<'a> {
+    fn of(idx: &DatasetIndex<'a>, user_id: &str, as_of: DateTime<Utc>) -> Self {
+        let mut out = Enrollments {
+            active: Vec::new(),
+            completed: 0,
+            ended: 0,
+        };
+        for enrollment in idx.enrollments_of(user_id) {
+            if enrollment.enrolled_at > as_of {
+                continue;
+            }
+            if enrollment.completed_by(as_of) {
+                out.completed += 1;
+            } else if enrollment.is_active_at(as_of) {
+                out.active.push(*enrollment);
+            } else {
+                out.ended += 1;
+            }
+        }
+        out.active
+            .sort_by(|a, b| a.course_id.cmp(&b.course_id).then_with(|| a.id.cmp(&b.id)));
+        out
+    }
+
+    /// Whether `enrollment` is too young to be scored.
+    fn too_early(enrollment: &Enrollment, as_of: DateTime<Utc>, cfg: &Config) -> bool {
+        day_of_life(enrollment, as_of) < u64::from(cfg.drop_off.too_early_days)
+    }
+}
+
+/// The features at `as_of` of each enrollment that dropOffRisk scores, in its order: the
+/// learner's `dropOffCurrent` digest part ([`crate::digest`]).
+pub(crate) fn current_features(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+) -> Vec<Features> {
+    Enrollments::of(idx, user_id, as_of)
+        .active
+        .into_iter()
+        .filter(|e| !Enrollments::too_early(e, as_of, cfg))
+        .map(|e| Features::from(&EnrollmentTrace::new(idx, e, as_of, cfg).features_at(as_of)))
+        .collect()
+}
+
+/// [`compute_indexed`] with the learner's features taken from (and added to) their digest in
+/// `memo`; the same payload.
+pub fn compute_shared(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    model: Option<&DropOffModel>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> DropOffRisk {
     let mut header = Header::new(as_of);
     let dc = &cfg.drop_off;
-    let mut active = Vec::new();
-    let (mut completed, mut ended) = (0usize, 0usize);
-    for enrollment in idx.enrollments_of(user_id) {
-        if enrollment.enrolled_at > as_of {
-            continue;
-        }
-        if enrollment.completed_by(as_of) {
-            completed += 1;
-        } else if enrollment.is_active_at(as_of) {
-            active.push(*enrollment);
-        } else {
-            ended += 1;
-        }
-    }
-    active.sort_by(|a, b| a.course_id.cmp(&b.course_id).then_with(|| a.id.cmp(&b.id)));
+    let Enrollments {
+        active,
+        completed,
+        ended,
+    } = Enrollments::of(idx, user_id, as_of);
     header.set_n("enrollments", active.len());
     header.set_n("completed", completed);
     header.set_n("ended", ended);
@@ -437,6 +514,8 @@ pub fn compute_indexed(
     let logistic = model.logistic();
     let top = usize::try_from(dc.top_reasons).unwrap_or(usize::MAX);
 
+    let digest = memo.digest(user_id);
+    let mut rows = digest.drop_off_current(idx, as_of, cfg).iter();
     let mut entries = Vec::with_capacity(active.len());
     let (mut scored, mut too_early) = (0usize, 0usize);
     for enrollment in active {
@@ -454,14 +533,20 @@ pub fn compute_indexed(
             model_version: model.version.clone(),
             imputed: Vec::new(),
         };
-        if day < u64::from(dc.too_early_days) {
+        if Enrollments::too_early(enrollment, as_of, cfg) {
             too_early += 1;
             entry.reasons.push("too_early".to_owned());
             header.add_reason("too_early");
             entries.push(entry);
             continue;
         }
-        let row = EnrollmentTrace::new(idx, enrollment, as_of, cfg).features_at(as_of);
+        // One row per scored enrollment, in this order (`current_features`).
+        let Some(row) = rows.next().map(|f| FeatureRow::from(*f)) else {
+            entry.reasons.push("score_failed".to_owned());
+            header.add_reason("score_failed");
+            entries.push(entry);
+            continue;
+        };
         let (z, imputed) = model.standardise(&row);
         let Some(explanation) = logistic.explain(&z, &[0.0; N_FEATURES]) else {
             entry.reasons.push("score_failed".to_owned());

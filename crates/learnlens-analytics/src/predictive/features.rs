@@ -41,18 +41,20 @@
 //!   ended at that max. A completion or drop-out without its date cannot be placed in time and
 //!   is not a training example; neither is an enrollment still running.
 //! - **Training set** ([`training_set`]): every labelled enrollment, seen at each snapshot day d
-//!   of the list with enrolledAt + d ≤ asOf and before its end (still registered on day d).
+//!   of the list with enrolledAt + d ≤ asOf and before its end (still registered on day d),
+//!   gathered learner by learner (see [`training_set_indexed`] for the order).
 //!   The live model uses weekly snapshot days ([`snapshot_days`]); a call with `&[d]` gives the
 //!   "same day of life as the live enrollment" training set.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::common::{DAY_SECS, bins_back, seconds_between};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex, Enrollment, EnrollmentStatus};
+use crate::memo::CohortMemo;
 
 /// Number of drop-off features.
 pub const N_FEATURES: usize = 4;
@@ -419,16 +421,65 @@ pub fn training_set(
     training_set_indexed(&data.index(), as_of, days, cfg)
 }
 
-/// [`training_set`] with a prebuilt index. Examples come in dataset order of the enrollments,
-/// then in the order of `days`.
+/// [`training_set`] with a prebuilt index. Examples come learner by learner, learners in the
+/// order of their first enrollment in the data set ([`enrolled_users`]), each learner's
+/// enrollments in data set order, each enrollment's examples in the order of `days`: the
+/// order in which a batch gathers them from its learners' digests ([`training_set_shared`]).
 pub fn training_set_indexed(
     idx: &DatasetIndex<'_>,
     as_of: DateTime<Utc>,
     days: &[u32],
     cfg: &Config,
 ) -> Vec<TrainingExample> {
+    enrolled_users(idx)
+        .into_iter()
+        .flat_map(|user| user_examples(idx, user, as_of, days, cfg))
+        .collect()
+}
+
+/// [`training_set_indexed`] at the snapshot days of `cfg` ([`snapshot_days`]), each learner's
+/// examples taken from (and added to) their digest in `memo` ([`crate::digest`]); the same
+/// examples, so that the model can be trained without the events.
+pub fn training_set_shared(
+    idx: &DatasetIndex<'_>,
+    as_of: DateTime<Utc>,
+    cfg: &Config,
+    memo: &CohortMemo<'_>,
+) -> Vec<TrainingExample> {
     let mut out = Vec::new();
-    for enrollment in &idx.dataset().enrollments {
+    for user in enrolled_users(idx) {
+        let digest = memo.digest(user);
+        out.extend(
+            digest
+                .drop_off_examples(idx, as_of, cfg)
+                .iter()
+                .map(|x| x.example(user)),
+        );
+    }
+    out
+}
+
+/// The users with an enrollment, in the order of their first enrollment in the data set.
+pub fn enrolled_users<'a>(idx: &DatasetIndex<'a>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    idx.dataset()
+        .enrollments
+        .iter()
+        .map(|e| e.user_id.as_str())
+        .filter(|user| seen.insert(*user))
+        .collect()
+}
+
+/// `user_id`'s training examples at `days` (see [`training_set_indexed`] for the order).
+pub(crate) fn user_examples(
+    idx: &DatasetIndex<'_>,
+    user_id: &str,
+    as_of: DateTime<Utc>,
+    days: &[u32],
+    cfg: &Config,
+) -> Vec<TrainingExample> {
+    let mut out = Vec::new();
+    for enrollment in idx.enrollments_of(user_id) {
         if enrollment.enrolled_at > as_of {
             continue;
         }
@@ -456,6 +507,76 @@ pub fn training_set_indexed(
         }
     }
     out
+}
+
+/// A [`FeatureRow`] without its names, as a digest keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Features {
+    pub values: [f64; N_FEATURES],
+    pub missing: [bool; N_FEATURES],
+}
+
+impl From<&FeatureRow> for Features {
+    fn from(row: &FeatureRow) -> Self {
+        Features {
+            values: row.values,
+            missing: row.missing,
+        }
+    }
+}
+
+impl From<Features> for FeatureRow {
+    fn from(f: Features) -> Self {
+        FeatureRow {
+            values: f.values,
+            missing: f.missing,
+            names: FEATURE_NAMES,
+        }
+    }
+}
+
+/// A [`TrainingExample`] without its user (the digest's) and its feature names: the
+/// `dropOffExamples` digest part is a learner's list of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExampleDigest {
+    pub enrollment_id: String,
+    pub course_id: String,
+    pub enrolled_at: DateTime<Utc>,
+    pub day: u32,
+    pub at: DateTime<Utc>,
+    pub features: Features,
+    pub label: bool,
+}
+
+impl ExampleDigest {
+    /// `user_id`'s example.
+    pub fn example(&self, user_id: &str) -> TrainingExample {
+        TrainingExample {
+            enrollment_id: self.enrollment_id.clone(),
+            user_id: user_id.to_owned(),
+            course_id: self.course_id.clone(),
+            enrolled_at: self.enrolled_at,
+            day: self.day,
+            at: self.at,
+            features: self.features.into(),
+            label: self.label,
+        }
+    }
+}
+
+impl From<&TrainingExample> for ExampleDigest {
+    fn from(x: &TrainingExample) -> Self {
+        ExampleDigest {
+            enrollment_id: x.enrollment_id.clone(),
+            course_id: x.course_id.clone(),
+            enrolled_at: x.enrolled_at,
+            day: x.day,
+            at: x.at,
+            features: (&x.features).into(),
+            label: x.label,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -815,12 +815,14 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
 }
 
 /// The property test in `learnlens-analytics`' `digest.rs` runs on three users; this one on an
-/// organisation large enough to release peer cohorts and unsuppressed departments.
+/// organisation large enough to release peer cohorts and unsuppressed departments and to
+/// train a drop-off model.
 #[test]
 fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events() {
     use learnlens_analytics::digest::Digest;
     use learnlens_analytics::kind::{Group, Models};
     use learnlens_analytics::memo::CohortMemo;
+    use learnlens_analytics::predictive::{drop_off, features};
     let (data, as_of, cfg) = small_first_org();
     let idx = learnlens_analytics::DatasetIndex::new(&data);
     let memo = CohortMemo::new();
@@ -836,24 +838,33 @@ fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events
     bare.events.clear();
     let bare_idx = learnlens_analytics::DatasetIndex::new(&bare);
     let given = CohortMemo::with_digests(digests);
+    // The drop-off model trained from the digests is the one trained from the events.
+    let model = drop_off::train_on_days(&idx, as_of, &features::snapshot_days(&cfg), &cfg)
+        .expect("a model");
+    let from_digests = drop_off::train_shared(&bare_idx, as_of, &cfg, &given).expect("a model");
+    assert_eq!(
+        serde_json::to_value(&from_digests).expect("json"),
+        serde_json::to_value(&model).expect("json")
+    );
+    let models = Models {
+        drop_off: Some(&model),
+    };
+
     let cohort_kinds = AnalyticsKind::ALL.into_iter().filter(|k| {
-        matches!(k.group(), Group::Trainer | Group::OrgAdmin) || *k == AnalyticsKind::PeerComparison
+        matches!(k.group(), Group::Trainer | Group::OrgAdmin)
+            || matches!(
+                k,
+                AnalyticsKind::PeerComparison | AnalyticsKind::DropOffRisk
+            )
     });
-    let (mut payloads, mut released, mut departments) = (0, 0, 0);
+    let (mut payloads, mut released, mut departments, mut scored) = (0, 0, 0, 0);
     for k in cohort_kinds {
         for subject in kind::subjects(&data, k).into_iter().take(60) {
             let from_events =
-                kind::compute(k, &idx, &subject, as_of, &cfg, Models::default()).expect("payload");
-            let from_digests = kind::compute_shared(
-                k,
-                &bare_idx,
-                &subject,
-                as_of,
-                &cfg,
-                Models::default(),
-                &given,
-            )
-            .expect("payload");
+                kind::compute(k, &idx, &subject, as_of, &cfg, models).expect("payload");
+            let from_digests =
+                kind::compute_shared(k, &bare_idx, &subject, as_of, &cfg, models, &given)
+                    .expect("payload");
             assert_eq!(from_digests, from_events, "{} of {subject}", k.name());
             payloads += 1;
             released += from_events["metrics"]
@@ -862,9 +873,13 @@ fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events
             departments += from_events["departments"]
                 .as_array()
                 .map_or(0, |d| d.iter().filter(|d| d["suppressed"] == false).count());
+            scored += from_events["enrollments"]
+                .as_array()
+                .map_or(0, |e| e.iter().filter(|e| e["risk"].is_f64()).count());
         }
     }
     assert!(payloads > 60, "{payloads} payloads compared");
+    assert!(scored > 0, "some enrollments are scored");
     assert!(released > 0, "some peer metrics are released");
     assert!(departments > 0, "some departments are not suppressed");
 }
