@@ -2207,10 +2207,11 @@ def check_drop_off(C, D, ours, as_of, learners):
     nf = len(names)
     C.t0(K, "model", "snapshotDays", training.get("days"), days)
     # Training set, recomputed from the raw dataset: learner by learner (learners in the order
-    # of their first enrollment), each learner's enrollments in dataset order.
+    # of their first enrollment stamped <= asOf), each learner's enrollments in dataset order.
     by_learner = {}
     for e in D.enrollments:
-        by_learner.setdefault(e["userId"], []).append(e)
+        if e["_enrolled"] <= as_of:
+            by_learner.setdefault(e["userId"], []).append(e)
     X, M, y, keys = [], [], [], []
     for e in (e for es in by_learner.values() for e in es):
         if e["_enrolled"] > as_of:

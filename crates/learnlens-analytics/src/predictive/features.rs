@@ -422,7 +422,7 @@ pub fn training_set(
 }
 
 /// [`training_set`] with a prebuilt index. Examples come learner by learner, learners in the
-/// order of their first enrollment in the data set ([`enrolled_users`]), each learner's
+/// order of their first enrollment in the data set stamped ≤ `as_of` ([`enrolled_users`]), each learner's
 /// enrollments in data set order, each enrollment's examples in the order of `days`: the
 /// order in which a batch gathers them from its learners' digests ([`training_set_shared`]).
 pub fn training_set_indexed(
@@ -431,7 +431,7 @@ pub fn training_set_indexed(
     days: &[u32],
     cfg: &Config,
 ) -> Vec<TrainingExample> {
-    enrolled_users(idx)
+    enrolled_users(idx, as_of)
         .into_iter()
         .flat_map(|user| user_examples(idx, user, as_of, days, cfg))
         .collect()
@@ -447,7 +447,7 @@ pub fn training_set_shared(
     memo: &CohortMemo<'_>,
 ) -> Vec<TrainingExample> {
     let mut out = Vec::new();
-    for user in enrolled_users(idx) {
+    for user in enrolled_users(idx, as_of) {
         let digest = memo.digest(user);
         out.extend(
             digest
@@ -459,12 +459,14 @@ pub fn training_set_shared(
     out
 }
 
-/// The users with an enrollment, in the order of their first enrollment in the data set.
-pub fn enrolled_users<'a>(idx: &DatasetIndex<'a>) -> Vec<&'a str> {
+/// The users with an enrollment stamped ≤ `as_of`, in the order of their first such
+/// enrollment in the data set (later enrollments do not exist yet at `as_of`).
+pub fn enrolled_users<'a>(idx: &DatasetIndex<'a>, as_of: DateTime<Utc>) -> Vec<&'a str> {
     let mut seen = HashSet::new();
     idx.dataset()
         .enrollments
         .iter()
+        .filter(|e| e.enrolled_at <= as_of)
         .map(|e| e.user_id.as_str())
         .filter(|user| seen.insert(*user))
         .collect()

@@ -18,11 +18,12 @@
 pub mod batch;
 pub mod read;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use futures::{StreamExt as _, TryStreamExt as _};
+use learnlens_analytics::digest::Digest;
 use learnlens_analytics::input::{
     ActivityEvent, Assessment, Attempt, ContentItem, Course, Enrollment, Feedback, IdInterner,
     JobRole, Organization, Skill, User, UserSkill,
@@ -357,17 +358,83 @@ impl Computation<'_> {
         emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
     ) -> Result<(), PipelineError> {
         let idx = DatasetIndex::new(self.dataset);
-        let kinds: Vec<AnalyticsKind> = if self.selection.kinds.is_empty() {
+        // One memo for the whole computation: a cohort's shared quantities (item statistics,
+        // course gains, peer snapshots, users' digests) are computed once, not once per
+        // subject.
+        let memo = CohortMemo::new();
+        // A break is not an error: `emit` knows why it stopped.
+        self.emit_kinds(&idx, &memo, &self.kinds(), None, emit)
+            .map(|_stopped| ())
+    }
+
+    /// One chunk of an organisation computed in chunks (`docs/decisions.md`): `dataset` holds
+    /// the organisation's records but only the events of `users`. Emits the analytics of
+    /// `users` that read only their own events ([`in_chunks`]) and returns `users`' digests,
+    /// from which [`Self::each_final`] computes the rest.
+    pub fn each_of_chunk(
+        &self,
+        users: &BTreeSet<String>,
+        emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
+    ) -> Result<Vec<(String, Digest)>, PipelineError> {
+        let idx = DatasetIndex::new(self.dataset);
+        let memo = CohortMemo::new();
+        let kinds: Vec<AnalyticsKind> =
+            self.kinds().into_iter().filter(|k| in_chunks(*k)).collect();
+        if self
+            .emit_kinds(&idx, &memo, &kinds, Some(users), emit)?
+            .is_break()
+        {
+            return Ok(Vec::new());
+        }
+        Ok(users
+            .iter()
+            .map(|u| (u.clone(), memo.digest_of(&idx, u, self.as_of, self.cfg)))
+            .collect())
+    }
+
+    /// The last step of an organisation computed in chunks: with every user's digest (from
+    /// [`Self::each_of_chunk`]) and the organisation's records without events, emits what the
+    /// chunks did not ([`in_chunks`]): peerComparison and dropOffRisk of every learner, the
+    /// trainer and organisation analytics. `models` must be trained from the same digests
+    /// ([`train_drop_off_from_digests`]).
+    pub fn each_final(
+        &self,
+        digests: Vec<(String, Digest)>,
+        emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
+    ) -> Result<(), PipelineError> {
+        let idx = DatasetIndex::new(self.dataset);
+        let memo = CohortMemo::with_digests(digests);
+        let kinds: Vec<AnalyticsKind> = self
+            .kinds()
+            .into_iter()
+            .filter(|k| !in_chunks(*k))
+            .collect();
+        self.emit_kinds(&idx, &memo, &kinds, None, emit)
+            .map(|_stopped| ())
+    }
+
+    /// The selected kinds.
+    fn kinds(&self) -> Vec<AnalyticsKind> {
+        if self.selection.kinds.is_empty() {
             AnalyticsKind::ALL.to_vec()
         } else {
             self.selection.kinds.clone()
-        };
+        }
+    }
+
+    /// Computes `kinds` of the selected subjects (only those in `only`, when given) through
+    /// `memo` and hands each result to `emit`; `Break` when `emit` broke.
+    fn emit_kinds<'d>(
+        &self,
+        idx: &DatasetIndex<'d>,
+        memo: &CohortMemo<'d>,
+        kinds: &[AnalyticsKind],
+        only: Option<&BTreeSet<String>>,
+        emit: &mut dyn FnMut(AnalyticsRow) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, PipelineError> {
         let data_quality = self.quality.to_json();
         let expires_at = expiry(self.now, self.quality, self.fallback_ttl_secs);
-        // One memo for the whole computation: a cohort's shared quantities (item statistics,
-        // course gains, peer snapshots) are computed once, not once per subject.
-        let memo = CohortMemo::new();
-        for &k in &kinds {
+        for &k in kinds {
             let subjects: Vec<String> = match &self.selection.subject {
                 Some(s) => vec![s.clone()],
                 None => kind::subjects(self.dataset, k)
@@ -376,14 +443,17 @@ impl Computation<'_> {
                     .collect(),
             };
             for subject in subjects {
+                if only.is_some_and(|users| !users.contains(&subject)) {
+                    continue;
+                }
                 let data = kind::compute_shared(
                     k,
-                    &idx,
+                    idx,
                     &subject,
                     self.as_of,
                     self.cfg,
                     self.models,
-                    &memo,
+                    memo,
                 )?;
                 let row = AnalyticsRow {
                     role: stored_role(k, &subject).to_owned(),
@@ -395,11 +465,42 @@ impl Computation<'_> {
                     expires_at,
                 };
                 if emit(row).is_break() {
-                    return Ok(());
+                    return Ok(ControlFlow::Break(()));
                 }
             }
         }
-        Ok(())
+        Ok(ControlFlow::Continue(()))
+    }
+}
+
+/// Whether the chunks of an organisation computed in chunks compute `kind`: the analytics of
+/// a learner that read only the learner's own events. peerComparison and dropOffRisk read the
+/// cohort (its values, the model trained on everyone), so the final step computes them from
+/// the digests, with the trainer and organisation analytics.
+pub fn in_chunks(kind: AnalyticsKind) -> bool {
+    kind.subject() == SubjectKind::User
+        && !matches!(
+            kind,
+            AnalyticsKind::PeerComparison | AnalyticsKind::DropOffRisk
+        )
+}
+
+/// [`train_drop_off`] from the users' digests over the organisation's records without events
+/// (the final step of an organisation computed in chunks); the same model.
+pub fn train_drop_off_from_digests(
+    dataset: &Dataset,
+    digests: Vec<(String, Digest)>,
+    as_of: DateTime<Utc>,
+    cfg: &AnalyticsConfig,
+) -> Option<DropOffModel> {
+    let idx = DatasetIndex::new(dataset);
+    let memo = CohortMemo::with_digests(digests);
+    match drop_off::train_shared(&idx, as_of, cfg, &memo) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::info!(error = %e, "no drop-off model for this data set");
+            None
+        }
     }
 }
 

@@ -884,6 +884,92 @@ fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events
     assert!(departments > 0, "some departments are not suppressed");
 }
 
+/// An organisation computed in chunks of 9 users (each chunk holding only its users' events),
+/// then finished from the chunks' digests without any event, gives every result the whole
+/// computation gives, bit for bit, with the same drop-off model.
+#[test]
+fn an_organisation_computed_in_chunks_gives_the_results_of_the_whole() {
+    use learnlens_analytics::kind::Models;
+    use std::collections::BTreeSet;
+    use std::ops::ControlFlow;
+    let (mut data, as_of, cfg) = small_first_org();
+    // The pipeline reads the statements of the directory's users only.
+    let directory: BTreeSet<String> = data.users.iter().map(|u| u.id.clone()).collect();
+    data.events.retain(|e| directory.contains(&*e.user_id));
+    let quality = pipeline::DataQuality::default();
+    let selection = Selection::default();
+    fn computation<'a>(
+        dataset: &'a learnlens_analytics::Dataset,
+        quality: &'a pipeline::DataQuality,
+        selection: &'a Selection,
+        cfg: &'a learnlens_analytics::Config,
+        as_of: chrono::DateTime<chrono::Utc>,
+        model: Option<&'a learnlens_analytics::predictive::drop_off::DropOffModel>,
+    ) -> pipeline::Computation<'a> {
+        pipeline::Computation {
+            dataset,
+            quality,
+            selection,
+            as_of,
+            now: as_of,
+            cfg,
+            models: Models { drop_off: model },
+            fallback_ttl_secs: 300,
+        }
+    }
+    let key = |r: &learnlens::store::AnalyticsRow| (r.analytics_type.clone(), r.subject_id.clone());
+
+    let model = pipeline::train_drop_off(&data, as_of, &cfg).expect("a model");
+    let mut whole = computation(&data, &quality, &selection, &cfg, as_of, Some(&model))
+        .rows()
+        .expect("rows");
+    whole.sort_by_key(key);
+
+    let mut rows = Vec::new();
+    let mut digests = Vec::new();
+    let users: Vec<String> = directory.iter().cloned().collect();
+    for chunk in users.chunks(9) {
+        let chunk: BTreeSet<String> = chunk.iter().cloned().collect();
+        let mut part = data.clone();
+        part.events.retain(|e| chunk.contains(&*e.user_id));
+        digests.extend(
+            computation(&part, &quality, &selection, &cfg, as_of, None)
+                .each_of_chunk(&chunk, &mut |row| {
+                    rows.push(row);
+                    ControlFlow::Continue(())
+                })
+                .expect("a chunk"),
+        );
+    }
+    let in_chunks = rows.len();
+    let mut bare = data.clone();
+    bare.events.clear();
+    let trained = pipeline::train_drop_off_from_digests(&bare, digests.clone(), as_of, &cfg)
+        .expect("a model from the digests");
+    assert_eq!(
+        serde_json::to_value(&trained).expect("json"),
+        serde_json::to_value(&model).expect("json")
+    );
+    computation(&bare, &quality, &selection, &cfg, as_of, Some(&trained))
+        .each_final(digests, &mut |row| {
+            rows.push(row);
+            ControlFlow::Continue(())
+        })
+        .expect("the final step");
+    rows.sort_by_key(key);
+
+    assert!(in_chunks > 0 && rows.len() > in_chunks, "both steps emit");
+    assert_eq!(
+        rows.iter().map(key).collect::<Vec<_>>(),
+        whole.iter().map(key).collect::<Vec<_>>(),
+        "the same results"
+    );
+    for (chunked, alone) in rows.iter().zip(&whole) {
+        assert_eq!(chunked.data, alone.data, "{:?}", key(alone));
+        assert_eq!(chunked.role, alone.role);
+    }
+}
+
 #[test]
 fn an_organisation_computed_twice_gives_the_same_bits() {
     use learnlens_analytics::kind::Models;
