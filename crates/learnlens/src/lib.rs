@@ -120,6 +120,7 @@ pub async fn build(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<
         analytics: Arc::new(config.analytics.clone()),
         fallback_ttl_secs: config.sources.fallback_ttl_secs,
         write_chunk: pipeline::batch::WRITE_CHUNK,
+        chunk_users: config.jobs.batch_chunk_users,
         in_flight: pipeline::read::in_flight(),
         org_reads: pipeline::read::org_reads(),
         recently_queued: pipeline::read::recently_queued(),

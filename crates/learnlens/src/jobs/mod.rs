@@ -58,6 +58,9 @@ pub struct JobsConfig {
     pub retention_completed_days: u32,
     /// Failed jobs (the dead letters) are deleted this long after they failed.
     pub retention_failed_days: u32,
+    /// A batch computes an organisation with more users in chunks of this many, so that one
+    /// chunk's statements are in memory at a time; 0 never splits.
+    pub batch_chunk_users: usize,
 }
 
 impl Default for JobsConfig {
@@ -75,6 +78,7 @@ impl Default for JobsConfig {
             scheduler_tick_secs: 15,
             retention_completed_days: 7,
             retention_failed_days: 14,
+            batch_chunk_users: 5_000,
         }
     }
 }

@@ -7,12 +7,15 @@
 //!   cancel cancels them, and it fails if any child failed for good.
 //! - `batch-org` reads one organisation with bulk source calls, trains the drop-off model and
 //!   stores it as the organisation's next version, computes every analytic of every subject
-//!   and writes them in chunks.
+//!   and writes them in chunks. An organisation with more than `jobs.batch_chunk_users` users
+//!   is computed in chunks of that many users, one chunk's statements read at a time, then
+//!   the cohort analytics and the model from the users' digests (`run_in_chunks`).
 //! - `refresh` does the same for one subject and the analytics asked for.
 //!
 //! Handlers are idempotent (recompute and upsert), so a job that runs twice writes the same
 //! results. CPU-bound computation runs on the blocking pool.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use anyhow::{Context as _, anyhow};
 use chrono::{DateTime, Utc};
 use learnlens_analytics::Config as AnalyticsConfig;
+use learnlens_analytics::digest::Digest;
 use learnlens_analytics::input::{Organization, User};
 use learnlens_analytics::kind::{AnalyticsKind, Models};
 use learnlens_analytics::predictive::drop_off::DropOffModel;
@@ -58,6 +62,9 @@ pub struct Pipeline {
     pub fallback_ttl_secs: u64,
     /// Results an organisation's job writes per transaction ([`WRITE_CHUNK`]).
     pub write_chunk: usize,
+    /// An organisation with more users is computed in chunks of this many
+    /// (`jobs.batch_chunk_users`; 0: never).
+    pub chunk_users: usize,
     /// Cold computes in progress (single flight), see `read.rs`.
     pub in_flight: super::read::InFlight,
     /// Organisations being read for cold computes (shared reads), see `read.rs`.
@@ -89,7 +96,9 @@ impl Pipeline {
         Ok(client.list("organizations", &[]).await?.value)
     }
 
-    /// Reads, computes and stores `selection` of organisation `org_id` at `as_of`.
+    /// Reads, computes and stores `selection` of organisation `org_id` at `as_of`. A whole
+    /// organisation with more than `chunk_users` users is computed in chunks
+    /// (`run_in_chunks`).
     pub async fn run_org(
         &self,
         org_id: &str,
@@ -98,22 +107,117 @@ impl Pipeline {
         reader: super::Reader,
         ctx: Option<&JobContext>,
     ) -> Result<OrgRun, JobError> {
-        let data = super::load_org(&self.sources, org_id, as_of, reader)
+        let mut data = super::load_org_records(&self.sources, org_id)
             .await
-            .map_err(|e| JobError::Failed(e.into()))?;
+            .map_err(failed)?;
+        if selection.subject.is_none()
+            && self.chunk_users > 0
+            && data.dataset.users.len() > self.chunk_users
+        {
+            return self
+                .run_in_chunks(data, selection, as_of, reader, ctx)
+                .await;
+        }
+        let users = data.dataset.users.clone();
+        data.read_statements(&self.sources, &users, as_of, reader)
+            .await
+            .map_err(failed)?;
         if let Some(ctx) = ctx {
             ctx.checkpoint()?;
             ctx.progress(40).await?;
         }
-        let learners = data.learners();
-        let statements = data.statements;
-        let results = self
-            .compute_and_write(Arc::new(data), selection, as_of, reader, ctx)
+        let data = Arc::new(data);
+        let model = self.model_for(&data, &selection, as_of, reader).await?;
+        let (results, _) = self
+            .compute_and_write(data.clone(), selection, as_of, model, Step::Whole, ctx)
             .await?;
+        if let Some(ctx) = ctx {
+            ctx.progress(90).await?;
+        }
+        Ok(OrgRun {
+            learners: data.learners(),
+            statements: data.statements,
+            results,
+        })
+    }
+
+    /// An organisation computed in chunks of `chunk_users` users (sorted by id), so that only
+    /// one chunk's statements are in memory at a time: each chunk's statements are read, the
+    /// analytics of its learners that read only their own events are computed and written,
+    /// and the users' digests kept; then the drop-off model is trained from the digests and
+    /// stored, and the cohort analytics computed from them (`Computation::each_of_chunk`,
+    /// `each_final`: the same results as in one piece).
+    async fn run_in_chunks(
+        &self,
+        data: super::OrgData,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+        ctx: Option<&JobContext>,
+    ) -> Result<OrgRun, JobError> {
+        let learners = data.learners();
+        let mut users = data.dataset.users.clone();
+        users.sort_by(|a, b| a.id.cmp(&b.id));
+        let chunks: Vec<&[User]> = users.chunks(self.chunk_users.max(1)).collect();
+        let mut data = Arc::new(data);
+        let (mut results, mut digests) = (0, Vec::new());
+        for (i, chunk) in chunks.iter().enumerate() {
+            if let Some(ctx) = ctx {
+                ctx.checkpoint()?;
+            }
+            let owned = Arc::get_mut(&mut data)
+                .ok_or_else(|| failed(anyhow!("the organisation's data is still shared")))?;
+            owned
+                .read_statements(&self.sources, chunk, as_of, reader)
+                .await
+                .map_err(failed)?;
+            let ids = chunk.iter().map(|u| u.id.clone()).collect();
+            let (written, chunk_digests) = self
+                .compute_and_write(
+                    data.clone(),
+                    selection.clone(),
+                    as_of,
+                    None,
+                    Step::Chunk(ids),
+                    ctx,
+                )
+                .await?;
+            results += written;
+            digests.extend(chunk_digests);
+            if let Some(ctx) = ctx {
+                let done = 10 + (i + 1) * 70 / chunks.len();
+                ctx.progress(i32::try_from(done).unwrap_or(80)).await?;
+            }
+        }
+        // The final step holds no statement.
+        let statements = data.statements;
+        if let Some(owned) = Arc::get_mut(&mut data) {
+            owned.dataset.events = Vec::new();
+        }
+        let model = if selection.includes(AnalyticsKind::DropOffRisk) {
+            let (dataset, cfg, given) = (data.clone(), self.analytics.clone(), digests.clone());
+            let trained = tokio::task::spawn_blocking(move || {
+                super::train_drop_off_from_digests(&dataset.dataset, given, as_of, &cfg)
+            })
+            .await
+            .map_err(|e| failed(anyhow!("training the drop-off model: {e}")))?;
+            match trained {
+                Some(model) => Some(self.save_drop_off(&data.org_id, model).await?),
+                None => None,
+            }
+        } else {
+            None
+        };
+        let (written, _) = self
+            .compute_and_write(data, selection, as_of, model, Step::Final(digests), ctx)
+            .await?;
+        if let Some(ctx) = ctx {
+            ctx.progress(90).await?;
+        }
         Ok(OrgRun {
             learners,
             statements,
-            results,
+            results: results + written,
         })
     }
 
@@ -132,42 +236,46 @@ impl Pipeline {
         })
     }
 
-    /// Computes `selection` over `data` and writes the results through every cache layer
-    /// `write_chunk` at a time while the computation goes on, so an organisation's results
-    /// are never all in memory. Returns how many were written.
+    /// Computes `step` of `selection` over `data` and writes the results through every cache
+    /// layer `write_chunk` at a time while the computation goes on, so an organisation's
+    /// results are never all in memory. Returns how many were written and, for a chunk, its
+    /// users' digests.
     async fn compute_and_write(
         &self,
         data: Arc<OrgData>,
         selection: Selection,
         as_of: DateTime<Utc>,
-        reader: super::Reader,
+        model: Option<DropOffModel>,
+        step: Step,
         ctx: Option<&JobContext>,
-    ) -> Result<u64, JobError> {
+    ) -> Result<(u64, Vec<(String, Digest)>), JobError> {
         let size = self.write_chunk.max(1);
         // One chunk waits while the previous one is written.
         let (chunks, mut written) = tokio::sync::mpsc::channel::<Vec<AnalyticsRow>>(1);
-        let computing = self
-            .spawn_compute(data, selection, as_of, reader, move |c| {
-                let mut chunk = Vec::with_capacity(size);
-                c.each(&mut |row| {
-                    chunk.push(row);
-                    if chunk.len() < size {
-                        return ControlFlow::Continue(());
-                    }
-                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
-                    match chunks.blocking_send(full) {
-                        Ok(()) => ControlFlow::Continue(()),
-                        // The writer stopped (a failed write, a cancel): so do we.
-                        Err(_) => ControlFlow::Break(()),
-                    }
-                })?;
-                if !chunk.is_empty() {
-                    let _ = chunks.blocking_send(chunk);
+        let computing = self.spawn_compute(data, selection, as_of, model, move |c| {
+            let mut chunk = Vec::with_capacity(size);
+            let mut emit = |row| {
+                chunk.push(row);
+                if chunk.len() < size {
+                    return ControlFlow::Continue(());
                 }
-                Ok(())
-            })
-            .await
-            .map_err(JobError::Failed)?;
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(size));
+                match chunks.blocking_send(full) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    // The writer stopped (a failed write, a cancel): so do we.
+                    Err(_) => ControlFlow::Break(()),
+                }
+            };
+            let digests = match step {
+                Step::Whole => c.each(&mut emit).map(|()| Vec::new())?,
+                Step::Chunk(users) => c.each_of_chunk(&users, &mut emit)?,
+                Step::Final(digests) => c.each_final(digests, &mut emit).map(|()| Vec::new())?,
+            };
+            if !chunk.is_empty() {
+                let _ = chunks.blocking_send(chunk);
+            }
+            Ok(digests)
+        });
         let mut results = 0;
         while let Some(chunk) = written.recv().await {
             self.cache.put(&chunk).await?;
@@ -176,11 +284,8 @@ impl Pipeline {
                 ctx.checkpoint()?;
             }
         }
-        computing.await.map_err(JobError::Failed)?;
-        if let Some(ctx) = ctx {
-            ctx.progress(90).await?;
-        }
-        Ok(results)
+        let digests = computing.await.map_err(JobError::Failed)?;
+        Ok((results, digests))
     }
 
     /// Computes `selection` over `data` and returns every result (a cold read: one subject).
@@ -191,27 +296,25 @@ impl Pipeline {
         as_of: DateTime<Utc>,
         reader: super::Reader,
     ) -> anyhow::Result<Vec<AnalyticsRow>> {
-        self.spawn_compute(data, selection, as_of, reader, |c| c.rows())
-            .await?
+        let model = self.model_for(&data, &selection, as_of, reader).await?;
+        self.spawn_compute(data, selection, as_of, model, |c| c.rows())
             .await
     }
 
-    /// Starts `work` over the [`super::Computation`] of `selection` over `data` on the
-    /// blocking pool, with the drop-off model that `reader` calls for ([`super::Reader`]),
-    /// and returns its outcome to await.
-    async fn spawn_compute<T, W>(
+    /// Starts `work` over the [`super::Computation`] of `selection` over `data` with `model`
+    /// on the blocking pool, and returns its outcome to await.
+    fn spawn_compute<T, W>(
         &self,
         data: Arc<OrgData>,
         selection: Selection,
         as_of: DateTime<Utc>,
-        reader: super::Reader,
+        model: Option<DropOffModel>,
         work: W,
-    ) -> anyhow::Result<impl Future<Output = anyhow::Result<T>> + use<T, W>>
+    ) -> impl Future<Output = anyhow::Result<T>> + use<T, W>
     where
         T: Send + 'static,
         W: FnOnce(&super::Computation<'_>) -> Result<T, super::PipelineError> + Send + 'static,
     {
-        let model = self.model_for(&data, &selection, as_of, reader).await?;
         let cfg = self.analytics.clone();
         let now = self.clock.now();
         let fallback_ttl_secs = self.fallback_ttl_secs;
@@ -229,11 +332,11 @@ impl Pipeline {
                 fallback_ttl_secs,
             })
         });
-        Ok(async move {
+        async move {
             task.await
                 .map_err(|e| anyhow!("computing analytics: {e}"))?
                 .map_err(Into::into)
-        })
+        }
     }
 
     /// The drop-off model when `selection` includes dropOffRisk ([`Self::drop_off_model`]).
@@ -282,9 +385,19 @@ impl Pipeline {
         })
         .await
         .map_err(|e| anyhow!("training the drop-off model: {e}"))?;
-        let Some(mut model) = trained else {
+        let Some(model) = trained else {
             return Ok(None);
         };
+        Ok(Some(self.save_drop_off(&data.org_id, model).await?))
+    }
+
+    /// Stores `model` as organisation `org_id`'s next drop-off model version and returns it
+    /// with that version (the store's id), which every score names (`modelVersion`).
+    async fn save_drop_off(
+        &self,
+        org_id: &str,
+        mut model: DropOffModel,
+    ) -> anyhow::Result<DropOffModel> {
         let metrics = serde_json::json!({
             "n": model.n,
             "nPositive": model.n_positive,
@@ -297,7 +410,7 @@ impl Pipeline {
             .store
             .save_model(
                 super::DROP_OFF_MODEL,
-                &data.org_id,
+                org_id,
                 &serde_json::to_value(&model)?,
                 &metrics,
                 self.clock.now(),
@@ -305,7 +418,7 @@ impl Pipeline {
             .await?;
         tracing::info!(model = %stored.id, n = model.n, "drop-off model trained and stored");
         model.version = stored.id;
-        Ok(Some(model))
+        Ok(model)
     }
 
     /// The global skillDemand, computed now from the sources.
@@ -348,6 +461,22 @@ impl Pipeline {
             .with_context(|| format!("user {subject} is not in the directory"))?;
         Ok(user.org_id)
     }
+}
+
+/// Which part of an organisation's computation one call computes.
+enum Step {
+    /// All of it (`Computation::each`).
+    Whole,
+    /// The learner analytics of these users, whose statements alone are read
+    /// (`Computation::each_of_chunk`).
+    Chunk(BTreeSet<String>),
+    /// The rest, from every user's digest (`Computation::each_final`).
+    Final(Vec<(String, Digest)>),
+}
+
+/// A pipeline error as a job's failed attempt.
+fn failed(e: impl Into<anyhow::Error>) -> JobError {
+    JobError::Failed(e.into())
 }
 
 /// The handlers of every pipeline job kind, for a [`crate::jobs::Runtime`].

@@ -143,13 +143,49 @@ async fn list<T: DeserializeOwned + Serialize>(
 
 /// Reads everything the analytics of organisation `org_id` need: its users and their records,
 /// its job roles, every skill, its own and the global courses with their content and
-/// assessments, and every user's statements up to `as_of`.
+/// assessments ([`load_org_records`]), and every user's statements up to `as_of`.
 pub async fn load_org(
     sources: &Sources,
     org_id: &str,
     as_of: DateTime<Utc>,
     reader: Reader,
 ) -> Result<OrgData, PipelineError> {
+    let mut data = load_org_records(sources, org_id).await?;
+    let (events, statements) = read_activity(
+        sources,
+        &mut data.quality,
+        &data.dataset.users,
+        as_of,
+        reader,
+    )
+    .await?;
+    data.dataset.events = events;
+    data.statements = statements;
+    Ok(data)
+}
+
+impl OrgData {
+    /// Reads the statements of `users` up to `as_of` as the data set's events, in place of
+    /// the events it held (an organisation computed in chunks reads one chunk's at a time).
+    pub async fn read_statements(
+        &mut self,
+        sources: &Sources,
+        users: &[User],
+        as_of: DateTime<Utc>,
+        reader: Reader,
+    ) -> Result<(), PipelineError> {
+        self.dataset.events = Vec::new();
+        let (events, statements) =
+            read_activity(sources, &mut self.quality, users, as_of, reader).await?;
+        self.dataset.events = events;
+        self.statements = self.statements.saturating_add(statements);
+        Ok(())
+    }
+}
+
+/// Everything [`load_org`] reads but the statements: the organisation's records, without
+/// events.
+pub async fn load_org_records(sources: &Sources, org_id: &str) -> Result<OrgData, PipelineError> {
     let mut q = DataQuality::default();
     let org = [("orgId", org_id)];
     let organizations: Vec<Organization> =
@@ -196,7 +232,6 @@ pub async fn load_org(
         .collect();
     let attempts: Vec<Attempt> =
         list(sources, &mut q, Service::Assessments, "attempts", &org).await?;
-    let (events, statements) = read_activity(sources, &mut q, &users, as_of, reader).await?;
     Ok(OrgData {
         org_id: org_id.to_owned(),
         dataset: Dataset {
@@ -211,10 +246,10 @@ pub async fn load_org(
             feedback,
             assessments,
             attempts,
-            events,
+            events: Vec::new(),
         },
         quality: q,
-        statements,
+        statements: 0,
     })
 }
 

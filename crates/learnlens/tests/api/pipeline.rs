@@ -223,6 +223,90 @@ async fn an_organisation_is_written_in_chunks_while_it_is_computed(backend: Back
 }
 on_both_backends!(an_organisation_is_written_in_chunks_while_it_is_computed);
 
+/// Every stored result by (subject, role, analytics type), with the `modelVersion` of every
+/// dropOffRisk score blanked (each run stores its own model version).
+async fn stored_results(
+    store: &learnlens::store::Store,
+) -> BTreeMap<(String, String, String), Value> {
+    let mut out = BTreeMap::new();
+    for (subject, role, kind) in store.analytics_keys(None).await.expect("keys") {
+        let row = store
+            .get_analytics(&subject, &role, &kind)
+            .await
+            .expect("get")
+            .expect("stored");
+        let mut data = row.data;
+        if let Some(scores) = data["enrollments"].as_array_mut() {
+            for score in scores {
+                if score.get("modelVersion").is_some() {
+                    score["modelVersion"] = Value::Null;
+                }
+            }
+        }
+        out.insert((subject, role, kind), data);
+    }
+    out
+}
+
+async fn an_organisation_computed_in_chunks_stores_the_results_of_one_piece(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let mut p = app.state.pipeline.clone();
+    let run = |p: pipeline::batch::Pipeline| async move {
+        p.run_org(
+            DEMO_ORG,
+            Selection::default(),
+            now,
+            pipeline::Reader::Batch,
+            None,
+        )
+        .await
+        .expect("run")
+    };
+    p.chunk_users = 0;
+    let whole = run(p.clone()).await;
+    let one_piece = stored_results(store).await;
+    assert_eq!(one_piece.len() as u64, whole.results);
+
+    store.delete_analytics(None).await.expect("cleared");
+    let users = Generator::new(Size::Demo, DEFAULT_SEED)
+        .org_entities(DEMO_ORG)
+        .users
+        .len();
+    p.chunk_users = 7;
+    assert!(
+        users > 3 * p.chunk_users,
+        "{users} users make several chunks"
+    );
+    let chunked = run(p).await;
+    assert_eq!(
+        (chunked.learners, chunked.statements, chunked.results),
+        (whole.learners, whole.statements, whole.results)
+    );
+    let in_chunks = stored_results(store).await;
+    assert_eq!(
+        in_chunks.keys().collect::<Vec<_>>(),
+        one_piece.keys().collect::<Vec<_>>()
+    );
+    for (key, data) in &one_piece {
+        assert_eq!(in_chunks.get(key), Some(data), "{key:?}");
+    }
+    // Each run trained and stored a model; the chunked one trained it from the digests.
+    let versions = store.model_versions(pipeline::DROP_OFF_MODEL, DEMO_ORG);
+    assert_eq!(versions.await.expect("versions").len(), 2);
+    let scored = one_piece
+        .iter()
+        .filter(|((_, _, kind), _)| kind == "dropOffRisk")
+        .flat_map(|(_, data)| data["enrollments"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["risk"].is_f64())
+        .count();
+    assert!(scored > 0, "some enrollments are scored");
+}
+on_both_backends!(an_organisation_computed_in_chunks_stores_the_results_of_one_piece);
+
 /// The `modelVersion` of every scored enrollment of a dropOffRisk result.
 fn model_versions(data: &Value) -> Vec<String> {
     data["enrollments"]
