@@ -17,7 +17,7 @@
 //! | `culture` | [`learning_culture::CulturePart`] | learningCulture |
 //! | `alignment` | [`strategic_alignment::AlignmentPart`] | strategicAlignment |
 //! | `peer` | `peer_comparison::values_of`: the four metric values at the snapshot day | peerComparison |
-//! | `dropOffExamples` | [`features::ExampleDigest`]: the learner's training examples | the drop-off model's training ([`features::training_set_shared`]) |
+//! | `dropOffExamples` | [`features::ExampleDigest`]: the learner's training examples | the drop-off model's training ([`features::training_set_of_digests`], after [`take_examples`]) |
 //! | `dropOffCurrent` | [`features::Features`] at `asOf` of the enrollments dropOffRisk scores | dropOffRisk |
 //!
 //! The cohort analytics read another user's events only through the user's digest in the
@@ -32,7 +32,7 @@
 //! the events, bit for bit (tested below).
 
 use std::cell::OnceCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -57,6 +57,18 @@ pub struct Digest {
     pub peer: [Option<f64>; 4],
     pub drop_off_examples: Vec<features::ExampleDigest>,
     pub drop_off_current: Vec<features::Features>,
+}
+
+/// Takes every digest's drop-off training examples out of `digests`, by user id: what the
+/// model's training reads ([`features::training_set_of_digests`]) and nothing else does, so
+/// that a computation can train first and then compute with lighter digests.
+pub fn take_examples(
+    digests: &mut [(String, Digest)],
+) -> HashMap<String, Vec<features::ExampleDigest>> {
+    digests
+        .iter_mut()
+        .map(|(user, d)| (user.clone(), std::mem::take(&mut d.drop_off_examples)))
+        .collect()
 }
 
 /// A digest whose parts are computed when first read; held by a cohort memo, so for one
@@ -268,11 +280,14 @@ mod tests {
         let mut without_events = data.clone();
         without_events.events.clear();
         let bare = without_events.index();
+        let mut digests = digests;
+        let from_digests =
+            features::training_set_of_digests(&bare, as_of, cfg, take_examples(&mut digests));
         let given = CohortMemo::with_digests(digests);
 
         let days = features::snapshot_days(cfg);
         let examples = features::training_set_indexed(&idx, as_of, &days, cfg);
-        if examples != features::training_set_shared(&bare, as_of, cfg, &given) {
+        if examples != from_digests {
             return Some("the drop-off training set".to_owned());
         }
         let model = drop_off::fit_examples(&examples, as_of, &days, &cfg.drop_off).ok();

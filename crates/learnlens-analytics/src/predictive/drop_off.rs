@@ -40,7 +40,7 @@
 //!
 //! `n`: `enrollments` (active at asOf), `scored`, `tooEarly`, `completed`, `ended`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -275,16 +275,16 @@ pub fn train(
     train_on_days(&data.index(), as_of, &features::snapshot_days(cfg), cfg)
 }
 
-/// [`train`] on an index, with each learner's training examples taken from (and added to)
-/// their digest in `memo` ([`features::training_set_shared`]): the same model, trainable from
+/// [`train`] on an index, with each learner's training examples taken from `examples` (their
+/// digest parts, [`features::training_set_of_digests`]): the same model, trainable from
 /// digests without the events.
-pub fn train_shared(
+pub fn train_from_digests(
     idx: &DatasetIndex<'_>,
     as_of: DateTime<Utc>,
     cfg: &Config,
-    memo: &CohortMemo<'_>,
+    examples: HashMap<String, Vec<features::ExampleDigest>>,
 ) -> Result<DropOffModel, DropOffError> {
-    let examples = features::training_set_shared(idx, as_of, cfg, memo);
+    let examples = features::training_set_of_digests(idx, as_of, cfg, examples);
     fit_examples(
         &examples,
         as_of,

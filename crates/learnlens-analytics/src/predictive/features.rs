@@ -54,7 +54,6 @@ use serde::{Deserialize, Serialize};
 use crate::common::{DAY_SECS, bins_back, seconds_between};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex, Enrollment, EnrollmentStatus};
-use crate::memo::CohortMemo;
 
 /// Number of drop-off features.
 pub const N_FEATURES: usize = 4;
@@ -424,7 +423,7 @@ pub fn training_set(
 /// [`training_set`] with a prebuilt index. Examples come learner by learner, learners in the
 /// order of their first enrollment in the data set stamped ≤ `as_of` ([`enrolled_users`]), each learner's
 /// enrollments in data set order, each enrollment's examples in the order of `days`: the
-/// order in which a batch gathers them from its learners' digests ([`training_set_shared`]).
+/// order in which a batch gathers them from its learners' digests ([`training_set_of_digests`]).
 pub fn training_set_indexed(
     idx: &DatasetIndex<'_>,
     as_of: DateTime<Utc>,
@@ -438,23 +437,23 @@ pub fn training_set_indexed(
 }
 
 /// [`training_set_indexed`] at the snapshot days of `cfg` ([`snapshot_days`]), each learner's
-/// examples taken from (and added to) their digest in `memo` ([`crate::digest`]); the same
-/// examples, so that the model can be trained without the events.
-pub fn training_set_shared(
+/// examples taken from `examples` (their `dropOffExamples` digest parts by user id,
+/// [`crate::digest::take_examples`]): the same examples, so that the model can be trained
+/// without the events. A learner without digest is computed from the index, as a cohort memo
+/// computes a missing digest.
+pub fn training_set_of_digests(
     idx: &DatasetIndex<'_>,
     as_of: DateTime<Utc>,
     cfg: &Config,
-    memo: &CohortMemo<'_>,
+    mut examples: HashMap<String, Vec<ExampleDigest>>,
 ) -> Vec<TrainingExample> {
+    let days = snapshot_days(cfg);
     let mut out = Vec::new();
     for user in enrolled_users(idx, as_of) {
-        let digest = memo.digest(user);
-        out.extend(
-            digest
-                .drop_off_examples(idx, as_of, cfg)
-                .iter()
-                .map(|x| x.example(user)),
-        );
+        match examples.remove(user) {
+            Some(given) => out.extend(given.into_iter().map(|x| x.into_example(user))),
+            None => out.extend(user_examples(idx, user, as_of, &days, cfg)),
+        }
     }
     out
 }
@@ -553,11 +552,11 @@ pub struct ExampleDigest {
 
 impl ExampleDigest {
     /// `user_id`'s example.
-    pub fn example(&self, user_id: &str) -> TrainingExample {
+    pub fn into_example(self, user_id: &str) -> TrainingExample {
         TrainingExample {
-            enrollment_id: self.enrollment_id.clone(),
+            enrollment_id: self.enrollment_id,
             user_id: user_id.to_owned(),
-            course_id: self.course_id.clone(),
+            course_id: self.course_id,
             enrolled_at: self.enrolled_at,
             day: self.day,
             at: self.at,

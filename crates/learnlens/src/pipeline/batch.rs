@@ -195,9 +195,11 @@ impl Pipeline {
             owned.dataset.events = Vec::new();
         }
         let model = if selection.includes(AnalyticsKind::DropOffRisk) {
-            let (dataset, cfg, given) = (data.clone(), self.analytics.clone(), digests.clone());
+            // The examples are the bulk of the digests and only training reads them.
+            let examples = learnlens_analytics::digest::take_examples(&mut digests);
+            let (dataset, cfg) = (data.clone(), self.analytics.clone());
             let trained = tokio::task::spawn_blocking(move || {
-                super::train_drop_off_from_digests(&dataset.dataset, given, as_of, &cfg)
+                super::train_drop_off_from_digests(&dataset.dataset, examples, as_of, &cfg)
             })
             .await
             .map_err(|e| failed(anyhow!("training the drop-off model: {e}")))?;

@@ -18,7 +18,7 @@
 pub mod batch;
 pub mod read;
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -31,6 +31,7 @@ use learnlens_analytics::input::{
 use learnlens_analytics::kind::{self, AnalyticsKind, GLOBAL_SUBJECT, Models, SubjectKind};
 use learnlens_analytics::memo::CohortMemo;
 use learnlens_analytics::predictive::drop_off::{self, DropOffModel};
+use learnlens_analytics::predictive::features::ExampleDigest;
 use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -520,17 +521,17 @@ pub fn in_chunks(kind: AnalyticsKind) -> bool {
         )
 }
 
-/// [`train_drop_off`] from the users' digests over the organisation's records without events
-/// (the final step of an organisation computed in chunks); the same model.
+/// [`train_drop_off`] from the users' drop-off examples, taken out of their digests
+/// (`learnlens_analytics::digest::take_examples`), over the organisation's records without
+/// events (the final step of an organisation computed in chunks); the same model.
 pub fn train_drop_off_from_digests(
     dataset: &Dataset,
-    digests: Vec<(String, Digest)>,
+    examples: HashMap<String, Vec<ExampleDigest>>,
     as_of: DateTime<Utc>,
     cfg: &AnalyticsConfig,
 ) -> Option<DropOffModel> {
     let idx = DatasetIndex::new(dataset);
-    let memo = CohortMemo::with_digests(digests);
-    match drop_off::train_shared(&idx, as_of, cfg, &memo) {
+    match drop_off::train_from_digests(&idx, as_of, cfg, examples) {
         Ok(m) => Some(m),
         Err(e) => {
             tracing::info!(error = %e, "no drop-off model for this data set");

@@ -915,17 +915,19 @@ fn cohort_analytics_computed_from_digests_without_events_equal_those_from_events
         .iter()
         .map(|u| (u.id.clone(), memo.digest_of(&idx, &u.id, as_of, &cfg)))
         .collect();
-    let digests: Vec<(String, Digest)> =
+    let mut digests: Vec<(String, Digest)> =
         serde_json::from_str(&serde_json::to_string(&digests).expect("json")).expect("digests");
 
     let mut bare = data.clone();
     bare.events.clear();
     let bare_idx = learnlens_analytics::DatasetIndex::new(&bare);
-    let given = CohortMemo::with_digests(digests);
     // The drop-off model trained from the digests is the one trained from the events.
     let model = drop_off::train_on_days(&idx, as_of, &features::snapshot_days(&cfg), &cfg)
         .expect("a model");
-    let from_digests = drop_off::train_shared(&bare_idx, as_of, &cfg, &given).expect("a model");
+    let examples = learnlens_analytics::digest::take_examples(&mut digests);
+    let from_digests =
+        drop_off::train_from_digests(&bare_idx, as_of, &cfg, examples).expect("a model");
+    let given = CohortMemo::with_digests(digests);
     assert_eq!(
         serde_json::to_value(&from_digests).expect("json"),
         serde_json::to_value(&model).expect("json")
@@ -1028,7 +1030,8 @@ fn an_organisation_computed_in_chunks_gives_the_results_of_the_whole() {
     let in_chunks = rows.len();
     let mut bare = data.clone();
     bare.events.clear();
-    let trained = pipeline::train_drop_off_from_digests(&bare, digests.clone(), as_of, &cfg)
+    let examples = learnlens_analytics::digest::take_examples(&mut digests);
+    let trained = pipeline::train_drop_off_from_digests(&bare, examples, as_of, &cfg)
         .expect("a model from the digests");
     assert_eq!(
         serde_json::to_value(&trained).expect("json"),
