@@ -12,8 +12,8 @@
 //! - each organisation's catalogue with its courses' pre/post gains, and each course's
 //!   completion-based effectiveness and dominant content type (recommendations);
 //! - each organisation's peerComparison snapshot;
-//! - each user's [`Digest`]: what the trainer and organisation analytics and peerComparison
-//!   read of the user's events, computed part by part on first use or given whole
+//! - each user's [`Digest`]: what the trainer and organisation analytics, peerComparison and
+//!   the drop-off model read of the user's events, computed part by part on first use or given whole
 //!   ([`CohortMemo::with_digests`]) when the events are not held.
 //!
 //! Invariant: a memo is valid for one index, one `asOf` and one configuration — a batch keeps

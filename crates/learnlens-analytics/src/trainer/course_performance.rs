@@ -35,10 +35,9 @@ use serde::{Deserialize, Serialize};
 use crate::common::{Header, Status};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex};
+use crate::memo::CohortMemo;
 use crate::stats;
 use crate::stats::proportion::Proportion;
-
-use crate::memo::CohortMemo;
 
 use super::{active_learners, course_outcomes, courses_of, to_u64};
 

@@ -41,10 +41,9 @@ use serde::{Deserialize, Serialize};
 use crate::common::{Header, Status};
 use crate::config::Config;
 use crate::input::{Dataset, DatasetIndex};
+use crate::memo::CohortMemo;
 use crate::stats;
 use crate::stats::inequality::Histogram;
-
-use crate::memo::CohortMemo;
 
 use super::{courses_of, enrollments_at, final_attempts_of, first_attempts};
 

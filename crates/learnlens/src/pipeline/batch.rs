@@ -118,8 +118,7 @@ impl Pipeline {
                 .run_in_chunks(data, selection, as_of, reader, ctx)
                 .await;
         }
-        let users = data.dataset.users.clone();
-        data.read_statements(&self.sources, &users, as_of, reader)
+        data.read_statements(&self.sources, None, as_of, reader)
             .await
             .map_err(failed)?;
         if let Some(ctx) = ctx {
@@ -168,7 +167,7 @@ impl Pipeline {
             let owned = Arc::get_mut(&mut data)
                 .ok_or_else(|| failed(anyhow!("the organisation's data is still shared")))?;
             owned
-                .read_statements(&self.sources, chunk, as_of, reader)
+                .read_statements(&self.sources, Some(chunk), as_of, reader)
                 .await
                 .map_err(failed)?;
             let ids = chunk.iter().map(|u| u.id.clone()).collect();

@@ -152,30 +152,23 @@ pub async fn load_org(
     reader: Reader,
 ) -> Result<OrgData, PipelineError> {
     let mut data = load_org_records(sources, org_id).await?;
-    let (events, statements) = read_activity(
-        sources,
-        &mut data.quality,
-        &data.dataset.users,
-        as_of,
-        reader,
-    )
-    .await?;
-    data.dataset.events = events;
-    data.statements = statements;
+    data.read_statements(sources, None, as_of, reader).await?;
     Ok(data)
 }
 
 impl OrgData {
-    /// Reads the statements of `users` up to `as_of` as the data set's events, in place of
-    /// the events it held (an organisation computed in chunks reads one chunk's at a time).
+    /// Reads the statements up to `as_of` of `chunk`, or of every user when `None`, as the
+    /// data set's events, in place of the events it held (an organisation computed in chunks
+    /// reads one chunk's at a time).
     pub async fn read_statements(
         &mut self,
         sources: &Sources,
-        users: &[User],
+        chunk: Option<&[User]>,
         as_of: DateTime<Utc>,
         reader: Reader,
     ) -> Result<(), PipelineError> {
         self.dataset.events = Vec::new();
+        let users = chunk.unwrap_or(&self.dataset.users);
         let (events, statements) =
             read_activity(sources, &mut self.quality, users, as_of, reader).await?;
         self.dataset.events = events;
