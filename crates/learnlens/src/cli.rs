@@ -579,7 +579,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 /// `learnlens worker`: the job workers of this process, until Ctrl-C or SIGTERM.
-pub async fn worker(config: Config) -> anyhow::Result<()> {
+pub async fn worker(mut config: Config) -> anyhow::Result<()> {
+    // It serves no reads, so the results it writes would fill an L1 no one reads.
+    config.cache.l1_max_bytes = 0;
     let state = crate::build(config, Arc::new(SystemClock)).await?;
     let token = tokio_util::sync::CancellationToken::new();
     let mut tasks = state.jobs.spawn(token.clone());
@@ -603,9 +605,11 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
 
 /// `learnlens batch`: the nightly batch's work in the foreground, with a progress bar on
 /// standard error and a summary (learners/s, statements/s, peak memory) at the end.
-pub async fn batch(config: Config, args: BatchArgs) -> anyhow::Result<()> {
+pub async fn batch(mut config: Config, args: BatchArgs) -> anyhow::Result<()> {
     use futures::StreamExt as _;
 
+    // It serves no reads, so the results it writes would fill an L1 no one reads.
+    config.cache.l1_max_bytes = 0;
     let state = crate::build(config, Arc::new(SystemClock)).await?;
     let pipeline = &state.pipeline;
     let as_of = args.as_of.unwrap_or_else(|| state.clock.now());

@@ -29,7 +29,8 @@ use crate::store::{AnalyticsRow, Store, StoreError};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheConfig {
-    /// L1 holds at most this many bytes of results (their JSON size).
+    /// L1 holds at most this many bytes of results (their JSON size); 0: no L1 (writes do
+    /// not fill it, reads miss it).
     pub l1_max_bytes: u64,
     /// An L1 entry lives at most this long, so replicas converge even if an invalidation is
     /// lost.
@@ -243,6 +244,9 @@ impl L1Entry {
 /// The three layers.
 pub struct Cache {
     l1: moka::future::Cache<String, L1Entry>,
+    /// Whether writes fill L1: not with `l1_max_bytes = 0`, as in processes that serve no
+    /// reads (`learnlens worker` and `batch`).
+    l1_puts: bool,
     l2: Option<L2>,
     store: Store,
 }
@@ -277,7 +281,12 @@ impl Cache {
             grace_secs: config.stale_grace_secs,
             clock,
         });
-        Arc::new(Cache { l1, l2, store })
+        Arc::new(Cache {
+            l1,
+            l1_puts: config.l1_max_bytes > 0,
+            l2,
+            store,
+        })
     }
 
     /// The result under `key`, from the first layer that has it (filling the layers above);
@@ -352,10 +361,12 @@ impl Cache {
         if let Some(l2) = &self.l2 {
             l2.publish(&keys).await;
         }
-        for ((key, row), bytes) in keys.into_iter().zip(rows).zip(sizes) {
-            self.l1
-                .insert(key, L1Entry::new(Arc::new(row.clone()), bytes))
-                .await;
+        if self.l1_puts {
+            for ((key, row), bytes) in keys.into_iter().zip(rows).zip(sizes) {
+                self.l1
+                    .insert(key, L1Entry::new(Arc::new(row.clone()), bytes))
+                    .await;
+            }
         }
         Ok(())
     }

@@ -13,8 +13,9 @@
 //!   empty expression disables the schedule. Rows are the truth while ticking, so with
 //!   replicas of different configurations the one that started last wins.
 //! - Retention also runs here: at most once an hour per process, finished jobs older than
-//!   `retention_completed_days` and failed ones older than `retention_failed_days` are deleted
-//!   (idempotent, so several replicas doing it is harmless).
+//!   `retention_completed_days` and failed ones older than `retention_failed_days` are deleted,
+//!   and so are chunked runs (`pipeline::chunks`) older than `retention_failed_days`, left by
+//!   a chunk that failed for good (idempotent, so several replicas doing it is harmless).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -152,9 +153,15 @@ impl Scheduler {
                 .prune_jobs(now - self.keep_completed, now - self.keep_failed)
                 .await
                 .context("pruning old jobs")?;
+            // A chunked run outlives its jobs only when a chunk failed for good.
+            let runs = self
+                .store
+                .prune_chunked_runs(now - self.keep_failed)
+                .await
+                .context("pruning old chunked runs")?;
             self.last_prune = Some(now);
-            if pruned > 0 {
-                tracing::info!(jobs = pruned, "pruned finished jobs past retention");
+            if pruned > 0 || runs > 0 {
+                tracing::info!(jobs = pruned, chunked_runs = runs, "pruned past retention");
             }
         }
         Ok(enqueued)

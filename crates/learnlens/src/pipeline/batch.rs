@@ -3,13 +3,14 @@
 //!
 //! - `nightly-batch` lists the organisations, enqueues one `batch-org` child for each (parent
 //!   = the batch, singleton key `batch-org:{batch}:{org}`), computes the global skillDemand,
-//!   then waits for its children: its progress is finished children over all children, a
-//!   cancel cancels them, and it fails if any child failed for good.
+//!   then waits for its children, including the chunk jobs they add: its progress is
+//!   finished children over all children, a cancel cancels them, and it fails if any child
+//!   failed for good.
 //! - `batch-org` reads one organisation with bulk source calls, trains the drop-off model and
 //!   stores it as the organisation's next version, computes every analytic of every subject
 //!   and writes them in chunks. An organisation with more than `jobs.batch_chunk_users` users
-//!   is computed in chunks of that many users, one chunk's statements read at a time, then
-//!   the cohort analytics and the model from the users' digests (`run_in_chunks`).
+//!   is split instead into `batch-chunk` jobs and a `batch-final` job, run by any worker
+//!   (`chunks.rs`); `learnlens batch` computes its chunks in one call (`run_in_chunks`).
 //! - `refresh` does the same for one subject and the analytics asked for.
 //!
 //! Handlers are idempotent (recompute and upsert), so a job that runs twice writes the same
@@ -97,8 +98,8 @@ impl Pipeline {
     }
 
     /// Reads, computes and stores `selection` of organisation `org_id` at `as_of`. A whole
-    /// organisation with more than `chunk_users` users is computed in chunks
-    /// (`run_in_chunks`).
+    /// organisation with more than `chunk_users` users is computed in chunks, one after the
+    /// other in this call ([`Self::run_in_chunks`]).
     pub async fn run_org(
         &self,
         org_id: &str,
@@ -107,17 +108,27 @@ impl Pipeline {
         reader: super::Reader,
         ctx: Option<&JobContext>,
     ) -> Result<OrgRun, JobError> {
-        let mut data = super::load_org_records(&self.sources, org_id)
+        let data = super::load_org_records(&self.sources, org_id)
             .await
             .map_err(failed)?;
-        if selection.subject.is_none()
-            && self.chunk_users > 0
-            && data.dataset.users.len() > self.chunk_users
-        {
+        if self.splits(&data, &selection) {
             return self
                 .run_in_chunks(data, selection, as_of, reader, ctx)
                 .await;
         }
+        self.run_whole(data, selection, as_of, reader, ctx).await
+    }
+
+    /// Reads the statements of every user of `data` (the organisation's records), then
+    /// computes and stores `selection` in one piece.
+    pub(super) async fn run_whole(
+        &self,
+        mut data: OrgData,
+        selection: Selection,
+        as_of: DateTime<Utc>,
+        reader: super::Reader,
+        ctx: Option<&JobContext>,
+    ) -> Result<OrgRun, JobError> {
         data.read_statements(&self.sources, None, as_of, reader)
             .await
             .map_err(failed)?;
@@ -140,88 +151,6 @@ impl Pipeline {
         })
     }
 
-    /// An organisation computed in chunks of `chunk_users` users (sorted by id), so that only
-    /// one chunk's statements are in memory at a time: each chunk's statements are read, the
-    /// analytics of its learners that read only their own events are computed and written,
-    /// and the users' digests kept; then the drop-off model is trained from the digests and
-    /// stored, and the cohort analytics computed from them (`Computation::each_of_chunk`,
-    /// `each_final`: the same results as in one piece).
-    async fn run_in_chunks(
-        &self,
-        data: super::OrgData,
-        selection: Selection,
-        as_of: DateTime<Utc>,
-        reader: super::Reader,
-        ctx: Option<&JobContext>,
-    ) -> Result<OrgRun, JobError> {
-        let learners = data.learners();
-        let mut users = data.dataset.users.clone();
-        users.sort_by(|a, b| a.id.cmp(&b.id));
-        let chunks: Vec<&[User]> = users.chunks(self.chunk_users.max(1)).collect();
-        let mut data = Arc::new(data);
-        let (mut results, mut digests) = (0, Vec::new());
-        for (i, chunk) in chunks.iter().enumerate() {
-            if let Some(ctx) = ctx {
-                ctx.checkpoint()?;
-            }
-            let owned = Arc::get_mut(&mut data)
-                .ok_or_else(|| failed(anyhow!("the organisation's data is still shared")))?;
-            owned
-                .read_statements(&self.sources, Some(chunk), as_of, reader)
-                .await
-                .map_err(failed)?;
-            let ids = chunk.iter().map(|u| u.id.clone()).collect();
-            let (written, chunk_digests) = self
-                .compute_and_write(
-                    data.clone(),
-                    selection.clone(),
-                    as_of,
-                    None,
-                    Step::Chunk(ids),
-                    ctx,
-                )
-                .await?;
-            results += written;
-            digests.extend(chunk_digests);
-            if let Some(ctx) = ctx {
-                let done = 10 + (i + 1) * 70 / chunks.len();
-                ctx.progress(i32::try_from(done).unwrap_or(80)).await?;
-            }
-        }
-        // The final step holds no statement.
-        let statements = data.statements;
-        if let Some(owned) = Arc::get_mut(&mut data) {
-            owned.dataset.events = Vec::new();
-        }
-        let model = if selection.includes(AnalyticsKind::DropOffRisk) {
-            // The examples are the bulk of the digests and only training reads them.
-            let examples = learnlens_analytics::digest::take_examples(&mut digests);
-            let (dataset, cfg) = (data.clone(), self.analytics.clone());
-            let trained = tokio::task::spawn_blocking(move || {
-                super::train_drop_off_from_digests(&dataset.dataset, examples, as_of, &cfg)
-            })
-            .await
-            .map_err(|e| failed(anyhow!("training the drop-off model: {e}")))?;
-            match trained {
-                Some(model) => Some(self.save_drop_off(&data.org_id, model).await?),
-                None => None,
-            }
-        } else {
-            None
-        };
-        let (written, _) = self
-            .compute_and_write(data, selection, as_of, model, Step::Final(digests), ctx)
-            .await?;
-        if let Some(ctx) = ctx {
-            ctx.progress(90).await?;
-        }
-        Ok(OrgRun {
-            learners,
-            statements,
-            results: results + written,
-        })
-    }
-
     /// Only reads organisation `org_id` as [`Self::run_org`] does for the batch, computing and
     /// writing nothing: the batch benchmark's floor (`learnlens batch --fetch-only`).
     pub async fn fetch_org(
@@ -241,7 +170,7 @@ impl Pipeline {
     /// layer `write_chunk` at a time while the computation goes on, so an organisation's
     /// results are never all in memory. Returns how many were written and, for a chunk, its
     /// users' digests.
-    async fn compute_and_write(
+    pub(super) async fn compute_and_write(
         &self,
         data: Arc<OrgData>,
         selection: Selection,
@@ -394,7 +323,7 @@ impl Pipeline {
 
     /// Stores `model` as organisation `org_id`'s next drop-off model version and returns it
     /// with that version (the store's id), which every score names (`modelVersion`).
-    async fn save_drop_off(
+    pub(super) async fn save_drop_off(
         &self,
         org_id: &str,
         mut model: DropOffModel,
@@ -465,7 +394,7 @@ impl Pipeline {
 }
 
 /// Which part of an organisation's computation one call computes.
-enum Step {
+pub(super) enum Step {
     /// All of it (`Computation::each`).
     Whole,
     /// The learner analytics of these users, whose statements alone are read
@@ -476,7 +405,7 @@ enum Step {
 }
 
 /// A pipeline error as a job's failed attempt.
-fn failed(e: impl Into<anyhow::Error>) -> JobError {
+pub(super) fn failed(e: impl Into<anyhow::Error>) -> JobError {
     JobError::Failed(e.into())
 }
 
@@ -485,6 +414,8 @@ pub fn handlers(p: &Pipeline) -> Vec<Arc<dyn JobHandler>> {
     vec![
         Arc::new(NightlyBatch(p.clone())),
         Arc::new(OrgBatch(p.clone())),
+        Arc::new(super::chunks::ChunkBatch(p.clone())),
+        Arc::new(super::chunks::FinalBatch(p.clone())),
         Arc::new(Refresh(p.clone())),
     ]
 }
@@ -508,7 +439,7 @@ pub struct RefreshPayload {
     pub analytics: Vec<String>,
 }
 
-fn payload<T: for<'de> Deserialize<'de>>(ctx: &JobContext) -> Result<T, JobError> {
+pub(super) fn payload<T: for<'de> Deserialize<'de>>(ctx: &JobContext) -> Result<T, JobError> {
     serde_json::from_value(ctx.job.payload.clone())
         .map_err(|e| JobError::Failed(anyhow!("bad payload of job {}: {e}", ctx.job.id)))
 }
@@ -568,7 +499,7 @@ impl JobHandler for NightlyBatch {
                     return Ok(());
                 }
                 return Err(JobError::Failed(anyhow!(
-                    "{} of {} organisations did not complete (jobs {})",
+                    "{} of {} organisation and chunk jobs did not complete (jobs {})",
                     failed.len(),
                     children.len(),
                     failed.join(", ")
@@ -590,15 +521,16 @@ impl JobHandler for OrgBatch {
 
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         let job: OrgPayload = payload(ctx)?;
-        let run = self
-            .0
-            .run_org(
-                &job.org_id,
-                Selection::default(),
-                job.as_of,
-                super::Reader::Batch,
-                Some(ctx),
-            )
+        let p = &self.0;
+        let data = super::load_org_records(&p.sources, &job.org_id)
+            .await
+            .map_err(failed)?;
+        let selection = Selection::default();
+        if p.splits(&data, &selection) {
+            return p.split_into_jobs(data, job.as_of, ctx).await;
+        }
+        let run = p
+            .run_whole(data, selection, job.as_of, super::Reader::Batch, Some(ctx))
             .await?;
         tracing::info!(job.id = %ctx.job.id, org = %job.org_id, learners = run.learners,
             statements = run.statements, results = run.results, "organisation computed");

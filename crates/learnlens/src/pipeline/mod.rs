@@ -16,6 +16,7 @@
 //!   the learner's result when served.
 
 pub mod batch;
+pub mod chunks;
 pub mod read;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -33,8 +34,8 @@ use learnlens_analytics::memo::CohortMemo;
 use learnlens_analytics::predictive::drop_off::{self, DropOffModel};
 use learnlens_analytics::predictive::features::ExampleDigest;
 use learnlens_analytics::{Config as AnalyticsConfig, Dataset, DatasetIndex};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::sources::contract::SourceError;
@@ -63,7 +64,7 @@ pub enum PipelineError {
 }
 
 /// Where each source's part of a data set came from; the worst answer of each source counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataQuality {
     sources: BTreeMap<Service, Provenance>,
 }
@@ -73,6 +74,13 @@ impl DataQuality {
     pub fn note(&mut self, service: Service, provenance: Provenance) {
         let worst = self.sources.entry(service).or_insert(provenance);
         *worst = (*worst).max(provenance);
+    }
+
+    /// Records every answer `other` recorded.
+    pub fn merge(&mut self, other: &DataQuality) {
+        for (service, provenance) in &other.sources {
+            self.note(*service, *provenance);
+        }
     }
 
     /// Whether any source answered from a fallback.
@@ -106,7 +114,9 @@ pub enum Reader {
     Interactive,
 }
 
-/// An organisation's data set and where it came from.
+/// An organisation's data set and where it came from. Serialised (without its statements)
+/// as the records of an organisation computed by chunk jobs (`batch.rs`).
+#[derive(Serialize, Deserialize)]
 pub struct OrgData {
     pub org_id: String,
     pub dataset: Dataset,

@@ -8,6 +8,7 @@
 //! - Nothing outside this module sees a pool or writes SQL.
 
 mod analytics;
+mod chunked_runs;
 mod jobs;
 mod models;
 mod schedules;
@@ -26,6 +27,7 @@ use sqlx::sqlite::{
 };
 
 pub use analytics::AnalyticsRow;
+pub use chunked_runs::ChunkedRun;
 pub use jobs::{CancelOutcome, Enqueued, JOBS_CHANNEL, Job, JobStatus, JobWakeups, NewJob, Wakeup};
 pub use models::{MODEL_VERSIONS_KEPT, StoredModel};
 pub use schedules::{FireOutcome, Schedule};

@@ -10,6 +10,7 @@ use learnlens::clock::Clock as _;
 use learnlens::demo::synthetic::{DEFAULT_SEED, Generator, Size};
 use learnlens::demo::{DEMO_ORG, server};
 use learnlens::pipeline::batch::{BATCH_KIND, ORG_KIND};
+use learnlens::pipeline::chunks::{CHUNK_KIND, FINAL_KIND};
 use learnlens::pipeline::{self, Selection};
 use learnlens::sources::{Provenance, Service};
 use learnlens::store::{JobStatus, NewJob};
@@ -306,6 +307,104 @@ async fn an_organisation_computed_in_chunks_stores_the_results_of_one_piece(back
     assert!(scored > 0, "some enrollments are scored");
 }
 on_both_backends!(an_organisation_computed_in_chunks_stores_the_results_of_one_piece);
+
+async fn the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_worker(
+    backend: Backend,
+) {
+    const CHUNK: usize = 7;
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        Box::new(|c| {
+            c.jobs.batch_chunk_users = CHUNK;
+            c.jobs.workers = 2;
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    // A second process's workers take jobs of the same queue.
+    let replica = app.replica().await;
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let batch = app
+        .state
+        .jobs
+        .enqueue(&NewJob {
+            kind: BATCH_KIND.into(),
+            payload: json!({}),
+            owner_id: None,
+            parent_id: None,
+            singleton_key: Some("batch:chunks".into()),
+            max_attempts: 1,
+            run_at: now,
+        })
+        .await
+        .expect("enqueue");
+    let done = app.finished_job(&batch.id, Duration::from_secs(180)).await;
+    assert_eq!(done.status, JobStatus::Completed, "{:?}", done.error);
+    assert_eq!(done.progress, 100);
+
+    // One organisation job per organisation; a chunk job per chunk and one final job per
+    // organisation with more than CHUNK users, all children of the batch.
+    let generator = Generator::new(Size::Demo, DEFAULT_SEED);
+    let mut want = BTreeMap::new();
+    for org in generator.org_ids() {
+        let users = generator.org_entities(org).users.len();
+        *want.entry(ORG_KIND).or_insert(0) += 1;
+        if users > CHUNK {
+            *want.entry(CHUNK_KIND).or_insert(0) += users.div_ceil(CHUNK);
+            *want.entry(FINAL_KIND).or_insert(0) += 1;
+        }
+    }
+    assert!(want.get(FINAL_KIND).is_some_and(|n| *n > 0), "{want:?}");
+    let children = store.child_jobs(&batch.id).await.expect("children");
+    let mut kinds = BTreeMap::new();
+    for child in &children {
+        assert_eq!(child.status, JobStatus::Completed, "{child:?}");
+        *kinds.entry(child.kind.as_str()).or_insert(0) += 1;
+    }
+    assert_eq!(kinds, want);
+    // Every run's records and digests were deleted by its final job.
+    for org_job in children.iter().filter(|c| c.kind == ORG_KIND) {
+        assert_eq!(store.chunked_run(&org_job.id).await.expect("run"), None);
+        assert!(
+            store
+                .chunk_digests(&org_job.id)
+                .await
+                .expect("digests")
+                .is_empty()
+        );
+    }
+    let by_jobs = stored_results(store).await;
+
+    // The same organisations in one piece each give the same results.
+    store.delete_analytics(None).await.expect("cleared");
+    let mut p = app.state.pipeline.clone();
+    p.chunk_users = 0;
+    for org in generator.org_ids() {
+        p.run_org(
+            org,
+            Selection::default(),
+            now,
+            pipeline::Reader::Batch,
+            None,
+        )
+        .await
+        .expect("run");
+    }
+    p.run_global(now).await.expect("global");
+    let one_piece = stored_results(store).await;
+    assert_eq!(
+        by_jobs.keys().collect::<Vec<_>>(),
+        one_piece.keys().collect::<Vec<_>>()
+    );
+    for (key, data) in &one_piece {
+        assert_eq!(by_jobs.get(key), Some(data), "{key:?}");
+    }
+    drop(replica);
+}
+on_both_backends!(the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_worker);
 
 /// The `modelVersion` of every scored enrollment of a dropOffRisk result.
 fn model_versions(data: &Value) -> Vec<String> {

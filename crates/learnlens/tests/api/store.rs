@@ -3,9 +3,12 @@
 use std::time::Duration;
 
 use chrono::TimeDelta;
+use learnlens::cache::Layer;
 use learnlens::clock::Clock as _;
 use learnlens::domain::{Email, Role};
-use learnlens::store::{AnalyticsRow, MODEL_VERSIONS_KEPT, NewUser, RotateOutcome, StoreError};
+use learnlens::store::{
+    AnalyticsRow, ChunkedRun, MODEL_VERSIONS_KEPT, NewUser, RotateOutcome, StoreError,
+};
 use serde_json::json;
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnection;
@@ -359,6 +362,183 @@ async fn models_are_versioned_per_organisation_and_old_versions_pruned(backend: 
     );
 }
 on_both_backends!(models_are_versioned_per_organisation_and_old_versions_pruned);
+
+async fn a_chunked_run_keeps_its_first_records_and_counts_its_chunks(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let store = &app.state.store;
+    let now = app.clock.now();
+    let run = ChunkedRun {
+        id: "job-1".into(),
+        org_id: "org-a".into(),
+        chunks: 3,
+        chunk_users: 10,
+        records: b"{\"first\": true}".to_vec(),
+    };
+    assert_eq!(
+        store.create_chunked_run(&run, now).await.expect("create"),
+        (3, 10)
+    );
+    // A retried split keeps the first records and chunking.
+    let retried = ChunkedRun {
+        chunks: 4,
+        chunk_users: 8,
+        records: b"{}".to_vec(),
+        ..run.clone()
+    };
+    assert_eq!(
+        store
+            .create_chunked_run(&retried, now)
+            .await
+            .expect("create"),
+        (3, 10)
+    );
+    assert_eq!(
+        store.chunked_run("job-1").await.expect("read"),
+        Some(run.clone())
+    );
+    assert_eq!(store.chunked_run("job-2").await.expect("read"), None);
+
+    assert_eq!(
+        store
+            .put_chunk_digests("job-1", 2, b"c2", now)
+            .await
+            .expect("put"),
+        1
+    );
+    assert_eq!(
+        store
+            .put_chunk_digests("job-1", 0, b"c0", now)
+            .await
+            .expect("put"),
+        2
+    );
+    // A retried chunk replaces its digests and counts once.
+    assert_eq!(
+        store
+            .put_chunk_digests("job-1", 2, b"c2'", now)
+            .await
+            .expect("put"),
+        2
+    );
+    // Another run's chunks are its own.
+    assert_eq!(
+        store
+            .put_chunk_digests("job-9", 1, b"x", now)
+            .await
+            .expect("put"),
+        1
+    );
+    assert_eq!(store.done_chunks("job-1").await.expect("done"), vec![0, 2]);
+    assert_eq!(
+        store.chunk_digests("job-1").await.expect("digests"),
+        vec![(0, b"c0".to_vec()), (2, b"c2'".to_vec())]
+    );
+
+    store.delete_chunked_run("job-1").await.expect("delete");
+    assert_eq!(store.chunked_run("job-1").await.expect("read"), None);
+    assert!(
+        store
+            .chunk_digests("job-1")
+            .await
+            .expect("digests")
+            .is_empty()
+    );
+
+    // Retention deletes what is older than its bound, and only that.
+    let old = ChunkedRun {
+        id: "job-old".into(),
+        ..run.clone()
+    };
+    store.create_chunked_run(&old, now).await.expect("create");
+    store
+        .put_chunk_digests("job-old", 0, b"o", now)
+        .await
+        .expect("put");
+    let later = now + TimeDelta::days(2);
+    let young = ChunkedRun {
+        id: "job-young".into(),
+        ..run
+    };
+    store
+        .create_chunked_run(&young, later)
+        .await
+        .expect("create");
+    store
+        .put_chunk_digests("job-young", 0, b"y", later)
+        .await
+        .expect("put");
+    let pruned = store
+        .prune_chunked_runs(now + TimeDelta::days(1))
+        .await
+        .expect("prune");
+    assert_eq!(pruned, 1);
+    assert_eq!(store.chunked_run("job-old").await.expect("read"), None);
+    assert!(
+        store
+            .chunk_digests("job-old")
+            .await
+            .expect("digests")
+            .is_empty()
+    );
+    assert!(
+        store
+            .chunk_digests("job-9")
+            .await
+            .expect("digests")
+            .is_empty()
+    );
+    assert_eq!(store.done_chunks("job-young").await.expect("done"), vec![0]);
+    assert!(
+        store
+            .chunked_run("job-young")
+            .await
+            .expect("read")
+            .is_some()
+    );
+}
+on_both_backends!(a_chunked_run_keeps_its_first_records_and_counts_its_chunks);
+
+/// Writes fill L1 unless it is off (`l1_max_bytes = 0`, as in `learnlens worker` and
+/// `batch`, which serve no reads); reads then come from the layers below.
+async fn writes_fill_l1_unless_it_is_off(backend: Backend) {
+    for (l1_max_bytes, want) in [(1 << 20, Layer::L1), (0, Layer::L3)] {
+        let Some(app) = TestApp::spawn_with(
+            backend,
+            Box::new(move |c| c.cache.l1_max_bytes = l1_max_bytes),
+        )
+        .await
+        else {
+            return;
+        };
+        let now = app.clock.now();
+        let row = AnalyticsRow {
+            subject_id: "u1".into(),
+            role: "learner".into(),
+            analytics_type: "engagementScore".into(),
+            data: json!({"status": "ok", "value": 1}),
+            data_quality: json!({"degraded": false}),
+            calculated_at: now,
+            expires_at: now + TimeDelta::hours(6),
+        };
+        let cache = &app.state.pipeline.cache;
+        cache.put(std::slice::from_ref(&row)).await.expect("put");
+        let parts = ("engagementScore", "learner", "u1");
+        let key = learnlens::cache::key(parts.0, parts.1, parts.2);
+        for _ in 0..2 {
+            let (got, layer) = cache.get(&key, parts).await.expect("get").expect("kept");
+            // With Redis configured the layer below L1 is L2.
+            let want = match (want, !app.state.config.redis.url.is_empty()) {
+                (Layer::L3, true) => Layer::L2,
+                (w, _) => w,
+            };
+            assert_eq!(layer, want, "l1_max_bytes = {l1_max_bytes}");
+            assert!(got.data.get().contains("\"value\":1"), "{}", got.data.get());
+        }
+    }
+}
+on_both_backends!(writes_fill_l1_unless_it_is_off);
 
 async fn timestamps_keep_microseconds_and_order(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
