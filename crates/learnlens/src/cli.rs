@@ -133,8 +133,16 @@ pub enum JobsCommand {
         job_id: String,
     },
     /// Delete finished jobs past retention now (`[jobs] retention_completed_days`,
-    /// `retention_failed_days`); the scheduler also does it every hour.
+    /// `retention_failed_days`), and the chunked runs of failed batches older than
+    /// `retention_failed_days`; the scheduler also does it every hour.
     Prune,
+    /// Queue a nightly batch now, for the workers (`serve`, `worker`) to run as they run the
+    /// 02:00 one; prints its job id (`learnlens batch` runs one in the foreground instead).
+    Batch {
+        /// The batch's `asOf` (RFC 3339; default: when it starts).
+        #[arg(long)]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 /// A job status on the command line.
@@ -472,15 +480,33 @@ async fn jobs(
                 config.jobs.retention_completed_days,
                 config.jobs.retention_failed_days,
             );
+            let failed_before = now - chrono::TimeDelta::days(i64::from(failed));
             let n = store
                 .prune_jobs(
                     now - chrono::TimeDelta::days(i64::from(done)),
-                    now - chrono::TimeDelta::days(i64::from(failed)),
+                    failed_before,
                 )
                 .await?;
+            let runs = store.prune_chunked_runs(failed_before).await?;
             println!(
-                "pruned {n} jobs (completed or cancelled over {done} days ago, failed over {failed} days ago)"
+                "pruned {n} jobs (completed or cancelled over {done} days ago, failed over {failed} days ago) and {runs} chunked runs"
             );
+        }
+        JobsCommand::Batch { as_of } => {
+            let stamp = now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let job = crate::store::NewJob {
+                kind: crate::jobs::BATCH_KIND.to_owned(),
+                payload: match as_of {
+                    Some(t) => serde_json::json!({ "asOf": t }),
+                    None => serde_json::json!({}),
+                },
+                owner_id: None,
+                parent_id: None,
+                singleton_key: Some(format!("batch:manual:{stamp}")),
+                max_attempts: crate::pipeline::batch::MAX_ATTEMPTS,
+                run_at: now,
+            };
+            println!("{}", store.enqueue_job(&job, now).await?.id);
         }
     }
     Ok(())

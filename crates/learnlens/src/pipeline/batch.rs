@@ -99,7 +99,7 @@ impl Pipeline {
 
     /// Reads, computes and stores `selection` of organisation `org_id` at `as_of`. A whole
     /// organisation with more than `chunk_users` users is computed in chunks, one after the
-    /// other in this call ([`Self::run_in_chunks`]).
+    /// other in this call (`run_in_chunks`, `chunks.rs`).
     pub async fn run_org(
         &self,
         org_id: &str,
@@ -420,6 +420,16 @@ pub fn handlers(p: &Pipeline) -> Vec<Arc<dyn JobHandler>> {
     ]
 }
 
+/// Payload of a `nightly-batch` job: the scheduler's (`fireTime`, which the batch does not
+/// read) or an operator's (`learnlens jobs batch`, with an optional `asOf`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BatchPayload {
+    /// The batch's `asOf`; when it starts if absent.
+    #[serde(default)]
+    as_of: Option<DateTime<Utc>>,
+}
+
 /// Payload of a `batch-org` job.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -455,7 +465,8 @@ impl JobHandler for NightlyBatch {
 
     async fn run(&self, ctx: &JobContext) -> Result<(), JobError> {
         let p = &self.0;
-        let as_of = p.clock.now();
+        let job: BatchPayload = payload(ctx)?;
+        let as_of = job.as_of.unwrap_or_else(|| p.clock.now());
         let orgs = p.organizations().await?;
         for org in &orgs {
             let child = NewJob {
@@ -469,10 +480,10 @@ impl JobHandler for NightlyBatch {
                 parent_id: Some(ctx.job.id.clone()),
                 singleton_key: Some(format!("{ORG_KIND}:{}:{}", ctx.job.id, org.id)),
                 max_attempts: MAX_ATTEMPTS,
-                run_at: as_of,
+                run_at: p.clock.now(),
             };
             // Other processes hear of it through the queue's wake-up; ours at the next poll.
-            p.store.enqueue_job(&child, as_of).await?;
+            p.store.enqueue_job(&child, p.clock.now()).await?;
         }
         p.run_global(as_of).await?;
         loop {

@@ -3,15 +3,15 @@
 //! computed in chunks").
 //!
 //! Each chunk's statements are read, the analytics of its learners that read only their own
-//! events are computed and written, and its users' digests kept ([`Pipeline::compute_chunk`]);
+//! events are computed and written, and its users' digests kept (`Pipeline::compute_chunk`);
 //! then the drop-off model is trained from every digest and the cohort analytics computed from
-//! them ([`Pipeline::compute_final`]): the results of the organisation in one piece. Two ways
+//! them (`Pipeline::compute_final`): the results of the organisation in one piece. Two ways
 //! run these steps:
-//! - in one call ([`Pipeline::run_in_chunks`], `learnlens batch`): the records are read once
+//! - in one call (`Pipeline::run_in_chunks`, `learnlens batch`): the records are read once
 //!   and the chunks computed one after the other;
 //! - as jobs on every worker of every process (the nightly batch): the `batch-org` job keeps
 //!   the organisation's records in the store as a chunked run and enqueues one `batch-chunk`
-//!   job per chunk ([`Pipeline::split_into_jobs`]). A chunk job reads the run's records and its
+//!   job per chunk (`Pipeline::split_into_jobs`). A chunk job reads the run's records and its
 //!   users' statements, writes its learners' results and keeps their digests in the store; the
 //!   chunk job that finds every chunk kept enqueues the `batch-final` job, which reads every
 //!   digest, trains and stores the model, writes the rest and deletes the run.

@@ -1,4 +1,4 @@
-//! `learnlens jobs list|retry|prune`, run as the real binary on both backends.
+//! `learnlens jobs list|retry|prune|batch`, run as the real binary on both backends.
 
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -122,6 +122,27 @@ async fn operators_list_retry_and_prune_jobs_from_the_cli(backend: Backend) {
     );
     assert!(store.get_job(&old).await.expect("get").is_none());
     assert!(store.get_job(&recent).await.expect("get").is_some());
+
+    // A nightly batch queued by hand, for the workers, as of a given instant.
+    let batch = learnlens(
+        &db.url,
+        dir.path(),
+        &["jobs", "batch", "--as-of", "2015-07-01T00:00:00Z"],
+    );
+    assert!(batch.status.success(), "{}", stderr(&batch));
+    let id = stdout(&batch).trim().to_owned();
+    let job = store.get_job(&id).await.expect("get").expect("queued");
+    assert_eq!(
+        (job.kind.as_str(), job.status),
+        ("nightly-batch", JobStatus::Queued)
+    );
+    assert_eq!(job.payload, json!({"asOf": "2015-07-01T00:00:00Z"}));
+    let bad = learnlens(
+        &db.url,
+        dir.path(),
+        &["jobs", "batch", "--as-of", "yesterday"],
+    );
+    assert!(!bad.status.success());
     store.close().await;
 }
 on_both_backends!(operators_list_retry_and_prune_jobs_from_the_cli);

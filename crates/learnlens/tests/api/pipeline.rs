@@ -326,18 +326,19 @@ async fn the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_w
     // A second process's workers take jobs of the same queue.
     let replica = app.replica().await;
     let store = &app.state.store;
-    let now = app.clock.now();
+    // An operator's batch (`learnlens jobs batch --as-of`) for another instant than now.
+    let as_of = app.clock.now() - chrono::TimeDelta::days(1);
     let batch = app
         .state
         .jobs
         .enqueue(&NewJob {
             kind: BATCH_KIND.into(),
-            payload: json!({}),
+            payload: json!({ "asOf": as_of }),
             owner_id: None,
             parent_id: None,
             singleton_key: Some("batch:chunks".into()),
             max_attempts: 1,
-            run_at: now,
+            run_at: app.clock.now(),
         })
         .await
         .expect("enqueue");
@@ -377,6 +378,16 @@ async fn the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_w
         );
     }
     let by_jobs = stored_results(store).await;
+    let learner = (
+        "demo-learner".to_owned(),
+        "learner".to_owned(),
+        "engagementScore".to_owned(),
+    );
+    assert_eq!(
+        by_jobs[&learner]["asOf"],
+        json!(as_of),
+        "the payload's asOf"
+    );
 
     // The same organisations in one piece each give the same results.
     store.delete_analytics(None).await.expect("cleared");
@@ -386,14 +397,14 @@ async fn the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_w
         p.run_org(
             org,
             Selection::default(),
-            now,
+            as_of,
             pipeline::Reader::Batch,
             None,
         )
         .await
         .expect("run");
     }
-    p.run_global(now).await.expect("global");
+    p.run_global(as_of).await.expect("global");
     let one_piece = stored_results(store).await;
     assert_eq!(
         by_jobs.keys().collect::<Vec<_>>(),
