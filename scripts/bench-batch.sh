@@ -16,6 +16,13 @@
 # Each prints learners/s, statements/s and the process's peak RSS (/usr/bin/time -v); the
 # script ends with the batch's throughput as a ratio to the floor's.
 #
+# With VIA=jobs the batch (2.) runs as the nightly one does, through the queue:
+# WORKER_PROCESSES (default 2) `learnlens worker` processes of WORKERS (default 2) job workers
+# each take the jobs of one `learnlens jobs batch --as-of`, a large organisation's chunk jobs
+# among them. The time is from the enqueue until the batch job is seen finished (polled every
+# half second); learners and statements are the floor's (the same data); the peak RSS is each
+# worker process's.
+#
 # Environment: LEARNLENS_BENCH_PG (default postgres://postgres@127.0.0.1:5432), the server
 # the benchmark's databases are created on and dropped from; AS_OF (default
 # 2026-11-26T00:00:00Z for synthetic sets, 2015-07-01T00:00:00Z for OULAD).
@@ -80,7 +87,7 @@ run() {
   /usr/bin/time -v "$bin" batch --config "$work/config.toml" --database-url "$pg/$db" \
     --data-dir "$work/$name" --as-of "$as_of" --concurrency "$concurrency" "$@" \
     >"$work/$name.out" 2>"$work/$name.err" || { cat "$work/$name.out" "$work/$name.err"; exit 1; }
-  local summary rss
+  local rss
   summary="$(grep "batch as of" "$work/$name.out")"
   rss="$(awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$work/$name.err")"
   echo "$name: $summary"
@@ -88,7 +95,54 @@ run() {
   rate="$(sed -E 's/.*, ([0-9]+) statements\/s.*/\1/' <<<"$summary")"
 }
 
+# Runs the batch through the queue (VIA=jobs) into a fresh database; prints the same figures
+# as `run`, with the floor's counts, and leaves the statements/s figure in $rate.
+run_jobs() {
+  local db="learnlens_bench_$$_jobs" procs="${WORKER_PROCESSES:-2}" workers="${WORKERS:-2}"
+  databases+=("$db")
+  psql -q "$pg/postgres" -c "CREATE DATABASE $db"
+  cp "$work/config.toml" "$work/jobs.toml"
+  printf '\n[jobs]\nworkers = %s\nnightly_batch_cron = ""\n' "$workers" >>"$work/jobs.toml"
+  "$bin" migrate --config "$work/jobs.toml" --database-url "$pg/$db" --data-dir "$work/jobs" \
+    >/dev/null
+  local timers=() i
+  for i in $(seq 1 "$procs"); do
+    /usr/bin/time -v "$bin" worker --config "$work/jobs.toml" --database-url "$pg/$db" \
+      --data-dir "$work/jobs-$i" >"$work/worker-$i.out" 2>"$work/worker-$i.err" &
+    timers+=("$!")
+  done
+  for i in $(seq 1 "$procs"); do
+    for _ in $(seq 1 60); do grep -q "workers on the" "$work/worker-$i.out" && break; sleep 1; done
+    grep -q "workers on the" "$work/worker-$i.out" || { cat "$work/worker-$i.err"; exit 1; }
+  done
+  local started id status secs
+  started="$(date +%s.%N)"
+  id="$("$bin" jobs batch --as-of "$as_of" --config "$work/jobs.toml" --database-url "$pg/$db" \
+    --data-dir "$work/jobs")"
+  while :; do
+    status="$(psql -tA "$pg/$db" -c "SELECT status FROM jobs WHERE id = '$id'")"
+    case "$status" in completed|failed|cancelled) break ;; esac
+    sleep 0.5
+  done
+  secs="$(python3 -c "import time; print(f'{time.time() - $started:.1f}')")"
+  for t in "${timers[@]}"; do pkill -TERM -P "$t" || true; wait "$t" || true; done
+  echo "jobs: the batch job $id $status in $secs s"
+  psql -tA "$pg/$db" -c "SELECT kind, status, COUNT(*) FROM jobs GROUP BY kind, status ORDER BY kind"
+  [[ "$status" == completed ]] || exit 1
+  for i in $(seq 1 "$procs"); do
+    echo "jobs: worker process $i peak RSS (time -v) $(awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$work/worker-$i.err")"
+  done
+  read -r learners statements < <(sed -E 's/.*: ([0-9]+) learners, ([0-9]+) statements.*/\1 \2/' <<<"$floor_summary")
+  rate="$(python3 -c "print(round($statements / $secs))")"
+  echo "jobs: $learners learners, $statements statements in $secs s ($(python3 -c "print(round($learners / $secs))") learners/s, $rate statements/s) on $procs processes of $workers workers"
+}
+
 run floor --fetch-only
 floor="$rate"
-run batch
+floor_summary="$summary"
+if [[ "${VIA:-}" == jobs ]]; then
+  run_jobs
+else
+  run batch
+fi
 echo "batch over $dataset, concurrency $concurrency: $rate statements/s against a floor of $floor: ratio $(python3 -c "print(f'{$rate / max($floor, 1):.2f}')")"
