@@ -132,6 +132,11 @@ run_jobs() {
   for i in $(seq 1 "$procs"); do
     echo "jobs: worker process $i peak RSS (time -v) $(awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$work/worker-$i.err")"
   done
+  # What the chunked runs kept in the store: each split's records, each chunk's digests.
+  local logs="$work/workers.log"
+  cat "$work"/worker-*.out "$work"/worker-*.err | sed 's/\x1b\[[0-9;]*m//g' >"$logs"
+  grep -ho 'records_bytes=[0-9]*' "$logs" | sort -t= -k2 -n | tail -3 | sed 's/^/jobs: largest: /' || true
+  grep -ho 'digest_bytes=[0-9]*' "$logs" | sort -t= -k2 -n | tail -1 | sed 's/^/jobs: largest: /' || true
   read -r learners statements < <(sed -E 's/.*: ([0-9]+) learners, ([0-9]+) statements.*/\1 \2/' <<<"$floor_summary")
   rate="$(python3 -c "print(round($statements / $secs))")"
   echo "jobs: $learners learners, $statements statements in $secs s ($(python3 -c "print(round($learners / $secs))") learners/s, $rate statements/s) on $procs processes of $workers workers"

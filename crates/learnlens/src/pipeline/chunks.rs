@@ -383,10 +383,8 @@ impl JobHandler for FinalBatch {
         else {
             return Ok(());
         };
-        let kept = p.store.chunk_digests(&run.id).await?;
-        let missing: Vec<i32> = (0..run.chunks)
-            .filter(|c| !kept.iter().any(|(k, _)| k == c))
-            .collect();
+        let done = p.store.done_chunks(&run.id).await?;
+        let missing: Vec<i32> = (0..run.chunks).filter(|c| !done.contains(c)).collect();
         if !missing.is_empty() {
             return Err(failed(anyhow!(
                 "chunks {missing:?} of run {} have no digests",
@@ -394,7 +392,12 @@ impl JobHandler for FinalBatch {
             )));
         }
         let mut digests = Vec::new();
-        for (chunk, body) in kept {
+        for chunk in 0..run.chunks {
+            let body = p
+                .store
+                .chunk_digests(&run.id, chunk)
+                .await?
+                .ok_or_else(|| failed(anyhow!("chunk {chunk} of run {} has no digests", run.id)))?;
             let outcome: ChunkOutcome = serde_json::from_slice(&body).map_err(|e| {
                 failed(anyhow!(
                     "chunk {chunk} of run {} does not parse: {e}",

@@ -121,15 +121,17 @@ impl Store {
         Ok(chunks)
     }
 
-    /// Every kept chunk's digests of run `run_id`, by chunk.
-    pub async fn chunk_digests(&self, run_id: &str) -> StoreResult<Vec<(i32, Vec<u8>)>> {
-        let rows = on_pool!(self, pool => {
-            sqlx::query_as("SELECT chunk, body FROM chunked_run_digests WHERE run_id = $1 ORDER BY chunk")
+    /// Chunk `chunk`'s digests of run `run_id`, if they are kept (one chunk at a time, so that
+    /// a reader holds one chunk's bytes, not every chunk's).
+    pub async fn chunk_digests(&self, run_id: &str, chunk: i32) -> StoreResult<Option<Vec<u8>>> {
+        let body = on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT body FROM chunked_run_digests WHERE run_id = $1 AND chunk = $2")
                 .bind(run_id)
-                .fetch_all(pool)
+                .bind(chunk)
+                .fetch_optional(pool)
                 .await?
         });
-        Ok(rows)
+        Ok(body)
     }
 
     /// Deletes run `run_id` and its digests (its final job is done).

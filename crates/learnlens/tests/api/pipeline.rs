@@ -371,9 +371,9 @@ async fn the_nightly_batch_computes_large_organisations_by_chunk_jobs_on_every_w
         assert_eq!(store.chunked_run(&org_job.id).await.expect("run"), None);
         assert!(
             store
-                .chunk_digests(&org_job.id)
+                .done_chunks(&org_job.id)
                 .await
-                .expect("digests")
+                .expect("done")
                 .is_empty()
         );
     }
