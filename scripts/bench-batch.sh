@@ -23,6 +23,8 @@
 # half second); learners and statements are the floor's (the same data); the peak RSS is each
 # worker process's.
 #
+# CHUNK_USERS sets `jobs.batch_chunk_users` (default 5,000) for both runs.
+#
 # Environment: LEARNLENS_BENCH_PG (default postgres://postgres@127.0.0.1:5432), the server
 # the benchmark's databases are created on and dropped from; AS_OF (default
 # 2026-11-26T00:00:00Z for synthetic sets, 2015-07-01T00:00:00Z for OULAD).
@@ -76,6 +78,9 @@ deadline_ms = 30000
 url = "$base/lrs/xAPI/"
 timeout_ms = 30000
 EOF
+if [[ -n "${CHUNK_USERS:-}" ]]; then
+  printf '\n[jobs]\nbatch_chunk_users = %s\n' "$CHUNK_USERS" >>"$work/config.toml"
+fi
 
 # Runs `learnlens batch ARGS…` into a fresh database; prints its summary line and peak RSS and
 # leaves the statements/s figure in $rate.
@@ -102,7 +107,8 @@ run_jobs() {
   databases+=("$db")
   psql -q "$pg/postgres" -c "CREATE DATABASE $db"
   cp "$work/config.toml" "$work/jobs.toml"
-  printf '\n[jobs]\nworkers = %s\nnightly_batch_cron = ""\n' "$workers" >>"$work/jobs.toml"
+  [[ -n "${CHUNK_USERS:-}" ]] || printf '\n[jobs]\n' >>"$work/jobs.toml"
+  printf 'workers = %s\nnightly_batch_cron = ""\n' "$workers" >>"$work/jobs.toml"
   "$bin" migrate --config "$work/jobs.toml" --database-url "$pg/$db" --data-dir "$work/jobs" \
     >/dev/null
   local timers=() i
