@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::{DbTime, Store, StoreResult, on_pool};
+use super::{DbTime, Store, StoreError, StoreResult, on_connection, on_pool};
 
 /// A stored successful response of one source request.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,7 +19,9 @@ struct Row {
 }
 
 impl Store {
-    /// Keeps `body` as the latest good answer of `service` to `request_key`.
+    /// Keeps `body` as the latest good answer of `service` to `request_key`. A body of
+    /// [`super::OWN_CONNECTION_BYTES`] or more (a large organisation's collection) is written
+    /// on a connection of its own (`on_connection!`).
     pub async fn put_snapshot(
         &self,
         service: &str,
@@ -27,16 +29,19 @@ impl Store {
         body: &serde_json::Value,
         fetched_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        on_pool!(self, pool => {
+        let body = serde_json::value::to_raw_value(body)
+            .map_err(|e| StoreError::Corrupt(format!("a snapshot that does not serialise: {e}")))?;
+        let own = body.get().len() >= super::OWN_CONNECTION_BYTES;
+        on_connection!(self, own: own, conn => {
             sqlx::query(
                 "INSERT INTO source_snapshots (service, request_key, body, fetched_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (service, request_key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at",
             )
             .bind(service)
             .bind(request_key)
-            .bind(Json(body))
+            .bind(Json(&*body))
             .bind(DbTime::from(fetched_at))
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
         Ok(())
