@@ -6,13 +6,30 @@
 //! final job of a run read the same records; a chunk's digests may be written again (a retried
 //! chunk job) and are replaced; [`Store::put_chunk_digests`] commits before it counts, so of
 //! chunks stored at the same time the last one sees them all; a records or digests body
-//! travels on a connection of its own, closed after (`on_connection!`), because a
+//! travels on a connection of its own, closed after (`on_own_connection!`), because a
 //! connection keeps its buffers at the size of the largest message it carried, and a large
 //! organisation's records are hundreds of megabytes.
 
 use chrono::{DateTime, Utc};
 
-use super::{DbTime, Store, StoreResult, on_connection, on_pool};
+use sqlx::Connection as _;
+
+use super::{DbTime, Store, StoreResult, on_pool};
+
+/// Evaluates `$body` with `$conn` a connection taken out of `$store`'s pool, then closes that
+/// connection (errors of `$body` after the close). PostgreSQL's socket buffers grow to the
+/// largest message and never shrink: a pooled connection that carried a run's records would
+/// hold that much memory for its whole life.
+macro_rules! on_own_connection {
+    ($store:expr, $conn:ident => $body:expr) => {
+        on_pool!($store, pool => {
+            let mut $conn = pool.acquire().await?.detach();
+            let out: Result<_, sqlx::Error> = async { Ok($body) }.await;
+            let _ = $conn.close().await;
+            out?
+        })
+    };
+}
 
 /// A run as kept: the split organisation, its chunking and its records (JSON bytes, opaque
 /// to the store).
@@ -43,7 +60,7 @@ impl Store {
         run: &ChunkedRun,
         now: DateTime<Utc>,
     ) -> StoreResult<(i32, i32)> {
-        let kept = on_connection!(self, own: true, conn => {
+        let kept = on_own_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO chunked_runs (id, org_id, chunks, chunk_users, records, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
@@ -54,11 +71,11 @@ impl Store {
             .bind(run.chunk_users)
             .bind(&run.records)
             .bind(DbTime::from(now))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
             sqlx::query_as("SELECT chunks, chunk_users FROM chunked_runs WHERE id = $1")
                 .bind(&run.id)
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await?
         });
         Ok(kept)
@@ -66,12 +83,12 @@ impl Store {
 
     /// The run `id` with its records, if it is kept.
     pub async fn chunked_run(&self, id: &str) -> StoreResult<Option<ChunkedRun>> {
-        let row: Option<Row> = on_connection!(self, own: true, conn => {
+        let row: Option<Row> = on_own_connection!(self, conn => {
             sqlx::query_as(
                 "SELECT id, org_id, chunks, chunk_users, records FROM chunked_runs WHERE id = $1",
             )
             .bind(id)
-            .fetch_optional(&mut *conn)
+            .fetch_optional(&mut conn)
             .await?
         });
         Ok(row.map(|r| ChunkedRun {
@@ -92,7 +109,7 @@ impl Store {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> StoreResult<i64> {
-        let stored = on_connection!(self, own: true, conn => {
+        let stored = on_own_connection!(self, conn => {
             sqlx::query(
                 "INSERT INTO chunked_run_digests (run_id, chunk, body, created_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (run_id, chunk) DO UPDATE SET body = excluded.body, created_at = excluded.created_at",
@@ -101,13 +118,13 @@ impl Store {
             .bind(chunk)
             .bind(body)
             .bind(DbTime::from(now))
-            .execute(&mut *conn)
+            .execute(&mut conn)
             .await?;
             // A statement of its own, after the insert's commit: it sees every chunk committed
             // before it.
             sqlx::query_scalar("SELECT COUNT(*) FROM chunked_run_digests WHERE run_id = $1")
                 .bind(run_id)
-                .fetch_one(&mut *conn)
+                .fetch_one(&mut conn)
                 .await?
         });
         Ok(stored)
@@ -127,11 +144,11 @@ impl Store {
     /// Chunk `chunk`'s digests of run `run_id`, if they are kept (one chunk at a time, so that
     /// a reader holds one chunk's bytes, not every chunk's).
     pub async fn chunk_digests(&self, run_id: &str, chunk: i32) -> StoreResult<Option<Vec<u8>>> {
-        let body = on_connection!(self, own: true, conn => {
+        let body = on_own_connection!(self, conn => {
             sqlx::query_scalar("SELECT body FROM chunked_run_digests WHERE run_id = $1 AND chunk = $2")
                 .bind(run_id)
                 .bind(chunk)
-                .fetch_optional(&mut *conn)
+                .fetch_optional(&mut conn)
                 .await?
         });
         Ok(body)

@@ -48,37 +48,6 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// Messages at least this large travel on a connection of their own ([`on_connection!`]).
-pub const OWN_CONNECTION_BYTES: usize = 1 << 20;
-
-/// Runs `$body` with `$conn` a `&mut` connection of the active backend: a pooled one, or
-/// when `$own` is true one taken out of the pool and closed after (errors of `$body` come
-/// after the close). A PostgreSQL connection keeps its socket buffers at the size of the
-/// largest message it carried for its whole life, so a message of hundreds of megabytes (a
-/// chunked run's records, a large source snapshot) would otherwise stay in memory as long as
-/// its pooled connection.
-macro_rules! on_connection {
-    ($store:expr, own: $own:expr, $conn:ident => $body:expr) => {
-        $crate::store::on_pool!($store, pool => {
-            let mut pooled = pool.acquire().await?;
-            if $own {
-                let mut own = pooled.detach();
-                let out: Result<_, sqlx::Error> = async {
-                    let $conn = &mut own;
-                    Ok($body)
-                }
-                .await;
-                let _ = sqlx::Connection::close(own).await;
-                out?
-            } else {
-                let $conn = &mut *pooled;
-                $body
-            }
-        })
-    };
-}
-pub(crate) use on_connection;
-
 /// Errors of the store. Callers map `Unavailable` to 503 and the rest to 500.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

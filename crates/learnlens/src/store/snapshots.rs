@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 
-use super::{DbTime, Store, StoreError, StoreResult, on_connection, on_pool};
+use super::{DbTime, Store, StoreResult, on_pool};
 
 /// A stored successful response of one source request.
 #[derive(Debug, Clone, PartialEq)]
@@ -19,9 +19,7 @@ struct Row {
 }
 
 impl Store {
-    /// Keeps `body` as the latest good answer of `service` to `request_key`. A body of
-    /// [`super::OWN_CONNECTION_BYTES`] or more (a large organisation's collection) is written
-    /// on a connection of its own (`on_connection!`).
+    /// Keeps `body` as the latest good answer of `service` to `request_key`.
     pub async fn put_snapshot(
         &self,
         service: &str,
@@ -29,19 +27,16 @@ impl Store {
         body: &serde_json::Value,
         fetched_at: DateTime<Utc>,
     ) -> StoreResult<()> {
-        let body = serde_json::value::to_raw_value(body)
-            .map_err(|e| StoreError::Corrupt(format!("a snapshot that does not serialise: {e}")))?;
-        let own = body.get().len() >= super::OWN_CONNECTION_BYTES;
-        on_connection!(self, own: own, conn => {
+        on_pool!(self, pool => {
             sqlx::query(
                 "INSERT INTO source_snapshots (service, request_key, body, fetched_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (service, request_key) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at",
             )
             .bind(service)
             .bind(request_key)
-            .bind(Json(&*body))
+            .bind(Json(body))
             .bind(DbTime::from(fetched_at))
-            .execute(&mut *conn)
+            .execute(pool)
             .await?;
         });
         Ok(())
