@@ -1,6 +1,7 @@
 //! What the HTTP benchmarks share: the demo app configured for a benchmark, served on its own
 //! runtime on its own OS thread (so the load generator's runtime does not share its threads),
-//! a login, and a scratch PostgreSQL database.
+//! a login, and a scratch PostgreSQL database. Every benchmark that includes it runs with the
+//! binary's allocator.
 
 // Each benchmark uses a part of this module.
 #![allow(dead_code)]
@@ -12,6 +13,10 @@ use learnlens::config::{Config, Overrides, RunEnv};
 use learnlens::state::AppState;
 use sqlx::Connection as _;
 use sqlx::postgres::PgConnection;
+
+/// The binary's allocator (`src/main.rs`): the server a benchmark starts is the one that ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub const PASSWORD: &str = "learnlens-demo";
 

@@ -3,8 +3,9 @@
 //! dashboards, each answered with the envelope (`data`, `cached`, `stale`, `requiresRefresh`,
 //! `lastUpdated`, `expiresAt`, `dataQuality`).
 //!
-//! Every handler: rate limit (per user and route) → policy (`auth::decide`, before any data
-//! is read) → the pipeline's read path. A trainer's view of a learner's predictive analytics
+//! Every handler: rate limit (per user and route) and policy (`auth::decide`, before any data
+//! is read) → the pipeline's read path. A refused request gets its 429 before any other answer
+//! (`serve_one` says how the limiter's check and the cache lookup share a round trip). A trainer's view of a learner's predictive analytics
 //! is allowed for a learner actively enrolled in one of the trainer's courses and is filtered
 //! from the learner's own result to those courses; it is never cached under the trainer.
 //! `data` is the analytic's payload as analytics.md defines it; its schema is per analytic and
@@ -177,7 +178,14 @@ fn envelope(served: &Served) -> Envelope {
     }
 }
 
-/// Rate limit per user and route, then the policy, then the read.
+/// Rate limit per user and route, the policy, then the read. A 429 comes before any other
+/// answer, and nothing is read before the policy allows it.
+///
+/// The policy is decided first where it reads no data: every case but a trainer's view of a
+/// learner's predictive analytics, which reads the catalog and so waits for the limiter. An
+/// allowed read's hot-layer lookup then runs beside the limiter's check: with Redis, the
+/// limiter's script and the L2 `GET` leave in one write and come back in one read (redis-rs's
+/// multiplexed connection sends what is queued together), one round trip instead of two.
 async fn serve_one(
     state: &AppState,
     acting: &Acting,
@@ -187,27 +195,38 @@ async fn serve_one(
     subject: &Id,
 ) -> Result<Admitted<Envelope>, ApiError> {
     let key = format!("{}|{route}", acting.who.user_id.as_str());
-    let limit = state.check_rate(RouteClass::Analytics, &key).await?;
+    let early = match (&resource, acting.role) {
+        (Resource::Predictive, Role::Trainer) => None,
+        _ => Some(decide(&acting.who, acting.role, &resource, subject, None)),
+    };
+    let look_up = async {
+        match early {
+            Some(Decision::Allow) => state.pipeline.look_up(kind, subject.as_str()).await,
+            _ => None,
+        }
+    };
+    let (limit, hot) = tokio::join!(state.check_rate(RouteClass::Analytics, &key), look_up);
+    let limit = limit?;
     let result = async {
-        let courses = match (&resource, acting.role) {
-            // Boxed: the catalog reads' future is large and only this case needs it.
-            (Resource::Predictive, Role::Trainer) => Some(
-                Box::pin(shared_courses(
+        let decision = match early {
+            Some(decision) => decision,
+            None => {
+                // Boxed: the catalog reads' future is large and only this case needs it.
+                let courses = Box::pin(shared_courses(
                     state,
                     acting.who.user_id.as_str(),
                     subject.as_str(),
                 ))
-                .await?,
-            ),
-            _ => None,
+                .await?;
+                decide(
+                    &acting.who,
+                    acting.role,
+                    &resource,
+                    subject,
+                    Some(&courses[..]),
+                )
+            }
         };
-        let decision = decide(
-            &acting.who,
-            acting.role,
-            &resource,
-            subject,
-            courses.as_deref(),
-        );
         let allowed = match decision {
             Decision::Allow => None,
             Decision::AllowCourses(courses) => Some(courses),
@@ -216,7 +235,7 @@ async fn serve_one(
         };
         let served = state
             .pipeline
-            .read(&state.jobs, kind, subject.as_str())
+            .read_after(&state.jobs, kind, subject.as_str(), hot)
             .await?;
         let mut out = envelope(&served);
         if let Some(courses) = allowed {

@@ -296,27 +296,33 @@ impl Cache {
         key: &str,
         parts: (&str, &str, &str),
     ) -> Result<Option<(Arc<Cached>, Layer)>, StoreError> {
-        if let Some(entry) = self.l1.get(key).await {
-            metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
-            return Ok(Some((entry.row, Layer::L1)));
-        }
-        if let Some(l2) = &self.l2
-            && let Some((row, bytes)) = l2.get(key).await
-        {
-            metrics::counter!("learnlens_cache_hits_total", "layer" => "l2").increment(1);
-            let row = Arc::new(row);
-            self.l1
-                .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
-                .await;
-            return Ok(Some((row, Layer::L2)));
+        if let Some(hit) = self.get_hot(key).await {
+            return Ok(Some(hit));
         }
         // Boxed: the store's query future is large, and the hit paths above should not
         // carry (and move) it.
-        Box::pin(self.get_from_store(key, parts)).await
+        Box::pin(self.get_stored(key, parts)).await
     }
 
-    /// L3: the stored row, which then fills L2 and L1.
-    async fn get_from_store(
+    /// The result under `key` from the hot layers: L1, then L2 (which fills L1). Never an
+    /// error: an L2 failure is a miss.
+    pub async fn get_hot(&self, key: &str) -> Option<(Arc<Cached>, Layer)> {
+        if let Some(entry) = self.l1.get(key).await {
+            metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
+            return Some((entry.row, Layer::L1));
+        }
+        let (row, bytes) = self.l2.as_ref()?.get(key).await?;
+        metrics::counter!("learnlens_cache_hits_total", "layer" => "l2").increment(1);
+        let row = Arc::new(row);
+        self.l1
+            .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
+            .await;
+        Some((row, Layer::L2))
+    }
+
+    /// L3: the stored row, which then fills L2 and L1. For a key the hot layers missed
+    /// ([`Cache::get_hot`]).
+    pub async fn get_stored(
         &self,
         key: &str,
         parts: (&str, &str, &str),

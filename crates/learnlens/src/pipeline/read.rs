@@ -130,10 +130,44 @@ impl Pipeline {
         kind: AnalyticsKind,
         subject: &str,
     ) -> Result<Served, ReadError> {
+        let hot = self.look_up(kind, subject).await;
+        self.read_after(jobs, kind, subject, hot).await
+    }
+
+    /// What the hot cache layers (L1, then L2) hold for the read of `kind` for `subject`.
+    /// Never an error (an L2 failure is a miss), and no effect but filling L1 from L2. The API
+    /// runs it beside the rate limiter's check, once the policy has allowed the read, so that
+    /// with Redis the L2 `GET` and the limiter's script go out together.
+    pub async fn look_up(
+        &self,
+        kind: AnalyticsKind,
+        subject: &str,
+    ) -> Option<(Arc<Cached>, Layer)> {
+        let key = cache::key(kind.name(), stored_role(kind, subject), subject);
+        self.cache.get_hot(&key).await
+    }
+
+    /// The read of `kind` for `subject` once the hot layers have been looked up (`hot`,
+    /// from [`Pipeline::look_up`]): their hit, else L3, else a cold compute.
+    pub async fn read_after(
+        &self,
+        jobs: &Runtime,
+        kind: AnalyticsKind,
+        subject: &str,
+        hot: Option<(Arc<Cached>, Layer)>,
+    ) -> Result<Served, ReadError> {
         let role = stored_role(kind, subject);
-        let parts = (kind.name(), role, subject);
-        let key = cache::key(kind.name(), role, subject);
-        if let Some((row, layer)) = self.cache.get(&key, parts).await? {
+        let found = match hot {
+            Some(hit) => Some(hit),
+            None => {
+                let parts = (kind.name(), role, subject);
+                let key = cache::key(kind.name(), role, subject);
+                // Boxed: the store's query future is large, and the hit path should not
+                // carry (and move) it.
+                Box::pin(self.cache.get_stored(&key, parts)).await?
+            }
+        };
+        if let Some((row, layer)) = found {
             let stale = Cache::is_stale(&row, self.clock.now());
             if stale {
                 // Boxed, like the cold compute below: rare paths with large futures stay out
