@@ -1,4 +1,5 @@
-//! Rate limits over HTTP: exact Retry-After with the fake clock, and the shared Redis limiter.
+//! Rate limits over HTTP: exact Retry-After with the fake clock, the shared Redis limiter, and
+//! an analytics read's 429 coming before its policy's answer.
 
 use chrono::TimeDelta;
 use serde_json::Value;
@@ -107,4 +108,59 @@ async fn with_redis_down_each_instance_still_limits_in_memory() {
         .expect("json");
     assert_eq!(ready["checks"]["redis"], "unavailable");
     assert_eq!(ready["status"], "ok", "Redis is optional at run time");
+}
+
+/// Four reads of one analytics route in its minute (limit 3/min): own, own, someone else's
+/// (403, counted), then own and someone else's again: both 429. With Redis, the limiter's
+/// check travels beside the cache lookup of an allowed read; the answers must not change.
+async fn analytics_reads_over_the_limit_are_429_whatever_the_policy_says(redis: Option<String>) {
+    let Some(app) = TestApp::spawn_with(
+        Backend::Sqlite,
+        Box::new(move |c| {
+            c.rate_limits.analytics = "3/min".parse().expect("spec");
+            if let Some(url) = redis {
+                c.redis.url = url;
+            }
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let (token, _) = app.login_as("learner@demo.test").await;
+    let read = async |subject: &str| {
+        let r = app
+            .client
+            .get(app.url(&format!("/api/v1/learner/analytics/engagement/{subject}")))
+            .bearer_auth(&token)
+            .header("x-active-role", "learner")
+            .send()
+            .await
+            .expect("request");
+        let remaining = r
+            .headers()
+            .get("ratelimit-remaining")
+            .map(|v| v.to_str().expect("ascii").to_owned());
+        (r.status().as_u16(), remaining)
+    };
+    let own = "demo-learner";
+    let other = "no-such-learner-of-mine";
+    assert_eq!(read(own).await, (200, Some("2".into())));
+    assert_eq!(read(own).await, (200, Some("1".into())));
+    assert_eq!(read(other).await, (403, Some("0".into())));
+    assert_eq!(read(own).await, (429, Some("0".into())));
+    assert_eq!(read(other).await, (429, Some("0".into())));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_reads_over_the_limit_are_429_whatever_the_policy_says_in_memory() {
+    analytics_reads_over_the_limit_are_429_whatever_the_policy_says(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_reads_over_the_limit_are_429_whatever_the_policy_says_with_redis() {
+    let Some(redis) = redis_url().await else {
+        return;
+    };
+    analytics_reads_over_the_limit_are_429_whatever_the_policy_says(Some(redis)).await;
 }
