@@ -5,9 +5,10 @@
 //!
 //! Every handler: rate limit (per user and route) and policy (`auth::decide`, before any data
 //! is read) → the pipeline's read path. A refused request gets its 429 before any other answer
-//! (`serve_one` says how the limiter's check and the cache lookup share a round trip). A trainer's view of a learner's predictive analytics
-//! is allowed for a learner actively enrolled in one of the trainer's courses and is filtered
-//! from the learner's own result to those courses; it is never cached under the trainer.
+//! (`serve_one` says how the limiter's check and the cache lookup share a round trip). A
+//! trainer's view of a learner's predictive analytics is allowed for a learner actively
+//! enrolled in one of the trainer's courses and is filtered from the learner's own result to
+//! those courses; it is never cached under the trainer.
 //! `data` is the analytic's payload as analytics.md defines it; its schema is per analytic and
 //! published as an object.
 
