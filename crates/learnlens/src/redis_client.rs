@@ -26,9 +26,11 @@ impl RedisClient {
     /// Prepares a client for `url`; fails only if the URL itself is invalid.
     pub fn new(url: &str, timeout: Duration) -> anyhow::Result<RedisClient> {
         let client = redis::Client::open(url)?;
+        // No response timeout of redis-rs's own: `run` bounds every call, its response
+        // included, and one timer per command is enough.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
+            .set_response_timeout(None)
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
         let manager = client.get_connection_manager_lazy(config)?;

@@ -307,7 +307,7 @@ fn restrict_to_courses(data: &mut Value, courses: &[String]) {
 
 /// A learner's analytic.
 #[utoipa::path(
-    get, path = "/learner/analytics/{analytic}/{userId}", tag = "analytics",
+    get, path = "/api/v1/learner/analytics/{analytic}/{userId}", tag = "analytics",
     params(
         ActiveRoleHeader,
         ("analytic" = LearnerAnalytic, Path),
@@ -340,7 +340,7 @@ pub async fn learner(
 
 /// A trainer's analytic over the trainer's courses.
 #[utoipa::path(
-    get, path = "/trainer/analytics/{analytic}/{trainerId}", tag = "analytics",
+    get, path = "/api/v1/trainer/analytics/{analytic}/{trainerId}", tag = "analytics",
     params(
         ActiveRoleHeader,
         ("analytic" = TrainerAnalytic, Path),
@@ -373,7 +373,7 @@ pub async fn trainer(
 
 /// An organisation's analytic.
 #[utoipa::path(
-    get, path = "/org-admin/analytics/{analytic}/{orgId}", tag = "analytics",
+    get, path = "/api/v1/org-admin/analytics/{analytic}/{orgId}", tag = "analytics",
     params(
         ActiveRoleHeader,
         ("analytic" = OrgAnalytic, Path),
@@ -406,7 +406,7 @@ pub async fn org(
 
 /// A learner's k-anonymous standing among peers.
 #[utoipa::path(
-    get, path = "/comparison/analytics/peer-comparison/{userId}", tag = "analytics",
+    get, path = "/api/v1/comparison/analytics/peer-comparison/{userId}", tag = "analytics",
     params(
         ActiveRoleHeader,
         ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"),
@@ -436,7 +436,7 @@ pub async fn peer_comparison(
 
 /// Skill demand in an organisation, or across all of them.
 #[utoipa::path(
-    get, path = "/comparison/analytics/skill-demand", tag = "analytics",
+    get, path = "/api/v1/comparison/analytics/skill-demand", tag = "analytics",
     params(ActiveRoleHeader, SkillDemandQuery),
     security(("bearer" = [])),
     responses(
@@ -472,7 +472,7 @@ pub async fn skill_demand(
 
 /// A learner's predictive analytic (drop-off risk, performance forecast, recommendations).
 #[utoipa::path(
-    get, path = "/predictive/analytics/{analytic}/{userId}", tag = "analytics",
+    get, path = "/api/v1/predictive/analytics/{analytic}/{userId}", tag = "analytics",
     params(
         ActiveRoleHeader,
         ("analytic" = PredictiveAnalytic, Path),
@@ -537,7 +537,7 @@ async fn dashboard(
 
 /// Every learner analytic of a learner (learner, comparison and predictive).
 #[utoipa::path(
-    get, path = "/learner/dashboard/{userId}", tag = "analytics",
+    get, path = "/api/v1/learner/dashboard/{userId}", tag = "analytics",
     params(ActiveRoleHeader, ("userId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
     security(("bearer" = [])),
     responses(
@@ -563,7 +563,7 @@ pub async fn learner_dashboard(
 
 /// Every trainer analytic of a trainer.
 #[utoipa::path(
-    get, path = "/trainer/dashboard/{trainerId}", tag = "analytics",
+    get, path = "/api/v1/trainer/dashboard/{trainerId}", tag = "analytics",
     params(ActiveRoleHeader, ("trainerId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
     security(("bearer" = [])),
     responses(
@@ -589,7 +589,7 @@ pub async fn trainer_dashboard(
 
 /// Every organisation analytic of an organisation (and its skill demand).
 #[utoipa::path(
-    get, path = "/org-admin/dashboard/{orgId}", tag = "analytics",
+    get, path = "/api/v1/org-admin/dashboard/{orgId}", tag = "analytics",
     params(ActiveRoleHeader, ("orgId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
     security(("bearer" = [])),
     responses(

@@ -129,7 +129,7 @@ fn validate_refresh_field(token: &str) -> Result<(), ApiError> {
 
 /// Log in with e-mail and password.
 #[utoipa::path(
-    post, path = "/auth/login", tag = "auth",
+    post, path = "/api/v1/auth/login", tag = "auth",
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
@@ -161,7 +161,7 @@ pub async fn login(
 
 /// Exchange a refresh token for a new access token and a rotated refresh token.
 #[utoipa::path(
-    post, path = "/auth/refresh", tag = "auth",
+    post, path = "/api/v1/auth/refresh", tag = "auth",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "Rotated", body = RefreshResponse),
@@ -191,7 +191,7 @@ pub async fn refresh(
 
 /// End the session: revokes the refresh-token family.
 #[utoipa::path(
-    post, path = "/auth/logout", tag = "auth",
+    post, path = "/api/v1/auth/logout", tag = "auth",
     request_body = LogoutRequest,
     security(("bearer" = [])),
     responses((status = 204, description = "Logged out")),
@@ -216,7 +216,7 @@ pub async fn logout(
 
 /// The caller's account.
 #[utoipa::path(
-    get, path = "/auth/me", tag = "auth",
+    get, path = "/api/v1/auth/me", tag = "auth",
     security(("bearer" = [])),
     responses((status = 200, description = "The caller", body = MeResponse)),
 )]

@@ -166,7 +166,7 @@ fn validate(req: &AnalyticsRefreshRequest) -> Result<(Id, Role, Vec<AnalyticsKin
 
 /// Queue a refresh of the caller's analytics.
 #[utoipa::path(
-    post, path = "/analytics/refresh", tag = "jobs",
+    post, path = "/api/v1/analytics/refresh", tag = "jobs",
     params(ActiveRoleHeader),
     security(("bearer" = [])),
     request_body = AnalyticsRefreshRequest,
@@ -240,7 +240,7 @@ async fn owned_job(state: &AppState, acting: &Acting, id: &Id) -> Result<Job, Ap
 
 /// A job's status and progress.
 #[utoipa::path(
-    get, path = "/jobs/{jobId}", tag = "jobs",
+    get, path = "/api/v1/jobs/{jobId}", tag = "jobs",
     params(ActiveRoleHeader, ("jobId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
     security(("bearer" = [])),
     responses(
@@ -266,7 +266,7 @@ pub async fn get_job(
 
 /// Cancel a job: a queued one at once, a running one at its next step; 409 when finished.
 #[utoipa::path(
-    delete, path = "/jobs/{jobId}", tag = "jobs",
+    delete, path = "/api/v1/jobs/{jobId}", tag = "jobs",
     params(ActiveRoleHeader, ("jobId" = String, Path, pattern = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")),
     security(("bearer" = [])),
     responses(

@@ -64,7 +64,9 @@ struct ApiDoc;
 
 /// The route table: every endpoint of the service, and the OpenAPI document built from it.
 pub fn router(state: Arc<AppState>) -> Router {
-    let api = OpenApiRouter::new()
+    // Every operation's path carries the `/api/v1` prefix itself: a nested router would
+    // rewrite each request's URI on its way in.
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(auth::login))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::logout))
@@ -80,9 +82,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .routes(routes!(analytics::trainer_dashboard))
         .routes(routes!(analytics::org_dashboard))
         .routes(routes!(jobs::refresh))
-        .routes(routes!(jobs::get_job, jobs::cancel_job));
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .nest("/api/v1", api)
+        .routes(routes!(jobs::get_job, jobs::cancel_job))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
@@ -96,13 +96,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(middleware::from_fn(move |req: Request, next: Next| async move {
-            match tokio::time::timeout(timeout, next.run(req)).await {
-                Ok(response) => response,
-                Err(_) => ApiError::Timeout.into_response(),
-            }
-        }))
-        .layer(cors(&config.cors_allowed_origins))
+        .layer(middleware::from_fn(
+            move |req: Request, next: Next| async move {
+                match tokio::time::timeout(timeout, next.run(req)).await {
+                    Ok(response) => response,
+                    Err(_) => ApiError::Timeout.into_response(),
+                }
+            },
+        ));
+    // Without configured origins there are no CORS headers at all, and no layer to pass.
+    let router = match cors(&config.cors_allowed_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    let router = router
         .layer(CatchPanicLayer::custom(|_| {
             // Inside the request-id and trace layers: the 500 carries the id, logged once.
             ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
@@ -129,12 +136,13 @@ pub fn router(state: Arc<AppState>) -> Router {
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-fn cors(origins: &[String]) -> CorsLayer {
+/// The CORS layer for the configured origins; `None` when there are none.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
     let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
     if origins.is_empty() {
-        return CorsLayer::new();
+        return None;
     }
-    CorsLayer::new()
+    let layer = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([
@@ -148,7 +156,8 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("ratelimit-reset"),
             header::RETRY_AFTER,
             REQUEST_ID,
-        ])
+        ]);
+    Some(layer)
 }
 
 async fn record_metrics(req: Request, next: Next) -> Response {

@@ -39,7 +39,7 @@ pub struct SourcesResponse {
 
 /// Circuit-breaker state of every source service.
 #[utoipa::path(
-    get, path = "/system/sources", tag = "operations",
+    get, path = "/api/v1/system/sources", tag = "operations",
     params(ActiveRoleHeader),
     security(("bearer" = [])),
     responses((status = 200, description = "One entry per source service", body = SourcesResponse)),

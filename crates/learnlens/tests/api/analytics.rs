@@ -736,7 +736,7 @@ async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Bac
         .expect("request");
     assert_eq!(r.status(), 200);
     let key = format!(
-        "{}cache:v1:masteryProgress:learner:demo-learner",
+        "{}cache:v2:masteryProgress:learner:demo-learner",
         app.state.config.redis.key_prefix
     );
     let client = redis::Client::open(redis.as_str()).expect("client");
@@ -755,9 +755,10 @@ async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Bac
                 .expect("get");
             body.is_some_and(|body| {
                 let row: Value = serde_json::from_str(&body).expect("json");
-                row["calculatedAt"].as_str().is_some_and(|t| {
-                    t.parse::<chrono::DateTime<chrono::Utc>>().expect("time") == app.clock.now()
-                })
+                // L2 holds times as nanoseconds since the epoch.
+                row["calculatedAt"]
+                    .as_i64()
+                    .is_some_and(|t| chrono::DateTime::from_timestamp_nanos(t) == app.clock.now())
             })
         },
     )

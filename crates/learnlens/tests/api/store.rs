@@ -486,13 +486,25 @@ async fn a_chunked_run_keeps_its_first_records_and_counts_its_chunks(backend: Ba
 }
 on_both_backends!(a_chunked_run_keeps_its_first_records_and_counts_its_chunks);
 
-/// Writes fill L1 unless it is off (`l1_max_bytes = 0`, as in `learnlens worker` and
-/// `batch`, which serve no reads); reads then come from the layers below.
+/// Writes and reads fill L1 unless it is off (`l1_max_bytes = 0`, as in `learnlens worker`
+/// and `batch`, which serve no reads); reads then come from the layers below, every time. A
+/// row read from L2 keeps its times to the nanosecond.
 async fn writes_fill_l1_unless_it_is_off(backend: Backend) {
-    for (l1_max_bytes, want) in [(1 << 20, Layer::L1), (0, Layer::L3)] {
+    // Without Redis, then with it (when it answers: `redis_url` says so loudly otherwise).
+    let mut setups = vec![(1 << 20, Layer::L1, None), (0, Layer::L3, None)];
+    if let Some(url) = crate::helpers::redis_url().await {
+        setups.push((1 << 20, Layer::L1, Some(url.clone())));
+        setups.push((0, Layer::L3, Some(url)));
+    }
+    for (l1_max_bytes, want, redis_url) in setups {
         let Some(app) = TestApp::spawn_with(
             backend,
-            Box::new(move |c| c.cache.l1_max_bytes = l1_max_bytes),
+            Box::new(move |c| {
+                c.cache.l1_max_bytes = l1_max_bytes;
+                if let Some(url) = redis_url {
+                    c.redis.url = url;
+                }
+            }),
         )
         .await
         else {
@@ -505,7 +517,7 @@ async fn writes_fill_l1_unless_it_is_off(backend: Backend) {
             analytics_type: "engagementScore".into(),
             data: json!({"status": "ok", "value": 1}),
             data_quality: json!({"degraded": false}),
-            calculated_at: now,
+            calculated_at: now + TimeDelta::nanoseconds(123_456_789),
             expires_at: now + TimeDelta::hours(6),
         };
         let cache = &app.state.pipeline.cache;
@@ -521,6 +533,12 @@ async fn writes_fill_l1_unless_it_is_off(backend: Backend) {
             };
             assert_eq!(layer, want, "l1_max_bytes = {l1_max_bytes}");
             assert!(got.data.get().contains("\"value\":1"), "{}", got.data.get());
+            if layer == Layer::L2 {
+                assert_eq!(
+                    (got.calculated_at, got.expires_at),
+                    (row.calculated_at, row.expires_at)
+                );
+            }
         }
     }
 }
