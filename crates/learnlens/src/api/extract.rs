@@ -17,9 +17,10 @@ use crate::auth::Principal;
 use crate::domain::Role;
 use crate::state::AppState;
 
-/// The authenticated caller.
+/// The authenticated caller. Shared, not copied: a remembered token's principal is the same
+/// allocation for every request that presents it.
 #[derive(Debug, Clone)]
-pub struct AuthUser(pub Principal);
+pub struct AuthUser(pub Arc<Principal>);
 
 impl FromRequestParts<Arc<AppState>> for AuthUser {
     type Rejection = ApiError;
@@ -53,7 +54,7 @@ pub const ACTIVE_ROLE_HEADER: &str = "x-active-role";
 /// An authenticated caller acting in a role they hold.
 #[derive(Debug, Clone)]
 pub struct Acting {
-    pub who: Principal,
+    pub who: Arc<Principal>,
     pub role: Role,
 }
 

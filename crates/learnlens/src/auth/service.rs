@@ -195,7 +195,7 @@ impl AuthService {
     }
 
     /// Authenticates a bearer token: signature and claims, then that its session is live.
-    pub async fn authenticate(&self, bearer: &str) -> Result<Principal, AuthenticateError> {
+    pub async fn authenticate(&self, bearer: &str) -> Result<Arc<Principal>, AuthenticateError> {
         let now = self.clock.now();
         let principal = self.tokens.verify(bearer, now).await?;
         if let Some(session) = &principal.session

@@ -93,7 +93,7 @@ pub struct TokenService {
 /// A token of ours that passed every check but the time claims.
 #[derive(Debug)]
 struct Verified {
-    principal: Principal,
+    principal: Arc<Principal>,
     nbf: i64,
     exp: i64,
 }
@@ -174,7 +174,11 @@ impl TokenService {
 
     /// Verifies a bearer token and returns its principal. Does not check revocation (the
     /// caller does, with the session id), so it needs no store.
-    pub async fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Principal, AuthError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<Principal>, AuthError> {
         if token.is_empty() || token.len() > MAX_TOKEN_LEN {
             return Err(AuthError::InvalidToken);
         }
@@ -222,7 +226,7 @@ impl TokenService {
             _ => return Err(AuthError::InvalidToken),
         };
         let (nbf, exp) = (claims.nbf, claims.exp);
-        let principal = principal_of(claims)?;
+        let principal = Arc::new(principal_of(claims)?);
         self.check_times(nbf, exp, now)?;
         if ours {
             let known = Verified {
