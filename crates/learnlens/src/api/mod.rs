@@ -12,10 +12,10 @@ pub mod jobs;
 pub mod system;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
@@ -96,25 +96,18 @@ pub fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(middleware::from_fn(
-            move |req: Request, next: Next| async move {
-                match tokio::time::timeout(timeout, next.run(req)).await {
-                    Ok(response) => response,
-                    Err(_) => ApiError::Timeout.into_response(),
-                }
-            },
-        ));
+        .layer(CatchPanicLayer::custom(|_| {
+            // Inside the request-id and trace layers: the 500 carries the id, logged once.
+            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
+        }))
+        .layer(middleware::from_fn_with_state(timeout, time_and_count));
     // Without configured origins there are no CORS headers at all, and no layer to pass.
+    // Outside the timeout and the panic catcher, so their answers carry the headers too.
     let router = match cors(&config.cors_allowed_origins) {
         Some(cors) => router.layer(cors),
         None => router,
     };
     let router = router
-        .layer(CatchPanicLayer::custom(|_| {
-            // Inside the request-id and trace layers: the 500 carries the id, logged once.
-            ApiError::Internal(anyhow::anyhow!("a handler panicked")).into_response()
-        }))
-        .layer(middleware::from_fn(record_metrics))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             let request_id = req
                 .headers()
@@ -160,14 +153,19 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
     Some(layer)
 }
 
-async fn record_metrics(req: Request, next: Next) -> Response {
+/// The request's time limit (503 `request_timeout` past it) and its metrics: one middleware,
+/// so that a request passes one boxed layer for both.
+async fn time_and_count(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = req.method().to_string();
-    let response = next.run(req).await;
+    let response = match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
     let status = response.status().as_u16().to_string();
     metrics::counter!("learnlens_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!("learnlens_http_request_duration_seconds", "method" => method, "route" => route)

@@ -34,6 +34,35 @@ async fn a_request_over_the_time_limit_gets_503_with_retry_after_in_the_error_sh
     );
 }
 
+/// CORS sits outside the time limit (and the panic catcher): a browser can read their answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_request_from_an_allowed_origin_carries_the_cors_headers() {
+    let Some(app) = TestApp::spawn_with(
+        Backend::Sqlite,
+        Box::new(|c| {
+            c.server.request_timeout_secs = 0;
+            c.server.cors_allowed_origins = vec!["https://app.example.org".into()];
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", "https://app.example.org")
+        .json(&serde_json::json!({"email": "learner@demo.test", "password": DEMO_PASSWORD}))
+        .send()
+        .await
+        .expect("req");
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://app.example.org"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cors_allows_only_the_configured_origins() {
     let tweak = |c: &mut learnlens::config::Config| {
