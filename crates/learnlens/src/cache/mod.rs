@@ -69,6 +69,9 @@ impl Layer {
     }
 }
 
+/// A cached result and the layer that answered.
+pub type Hit = (Arc<Cached>, Layer);
+
 /// The cache key of a result.
 pub fn key(analytics: &str, role: &str, subject: &str) -> String {
     format!("v2:{analytics}:{role}:{subject}")
@@ -300,7 +303,7 @@ impl Cache {
         &self,
         key: &str,
         parts: (&str, &str, &str),
-    ) -> Result<Option<(Arc<Cached>, Layer)>, StoreError> {
+    ) -> Result<Option<Hit>, StoreError> {
         if let Some(hit) = self.get_hot(key).await {
             return Ok(Some(hit));
         }
@@ -311,7 +314,7 @@ impl Cache {
 
     /// The result under `key` from the hot layers: L1, then L2 (which fills L1). Never an
     /// error: an L2 failure is a miss.
-    pub async fn get_hot(&self, key: &str) -> Option<(Arc<Cached>, Layer)> {
+    pub async fn get_hot(&self, key: &str) -> Option<Hit> {
         if self.l1_enabled
             && let Some(entry) = self.l1.get(key).await
         {
@@ -335,7 +338,7 @@ impl Cache {
         &self,
         key: &str,
         parts: (&str, &str, &str),
-    ) -> Result<Option<(Arc<Cached>, Layer)>, StoreError> {
+    ) -> Result<Option<Hit>, StoreError> {
         let (analytics, role, subject) = parts;
         match self.store.get_analytics(subject, role, analytics).await? {
             Some(row) => {

@@ -138,11 +138,7 @@ impl Pipeline {
     /// Never an error (an L2 failure is a miss), and no effect but filling L1 from L2. The API
     /// runs it beside the rate limiter's check, once the policy has allowed the read, so that
     /// with Redis the L2 `GET` and the limiter's script go out together.
-    pub async fn look_up(
-        &self,
-        kind: AnalyticsKind,
-        subject: &str,
-    ) -> Option<(Arc<Cached>, Layer)> {
+    pub async fn look_up(&self, kind: AnalyticsKind, subject: &str) -> Option<cache::Hit> {
         let key = cache::key(kind.name(), stored_role(kind, subject), subject);
         self.cache.get_hot(&key).await
     }
@@ -154,7 +150,7 @@ impl Pipeline {
         jobs: &Runtime,
         kind: AnalyticsKind,
         subject: &str,
-        hot: Option<(Arc<Cached>, Layer)>,
+        hot: Option<cache::Hit>,
     ) -> Result<Served, ReadError> {
         let role = stored_role(kind, subject);
         let found = match hot {
