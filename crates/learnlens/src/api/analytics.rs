@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use learnlens_analytics::input::{Course, Enrollment};
@@ -26,10 +25,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::ApiError;
 use super::extract::Acting;
-use super::{ActiveRoleHeader, Admitted};
+use super::{ActiveRoleHeader, Admitted, JsonBody};
 use crate::auth::{Decision, Resource, decide};
 use crate::domain::{Id, Role};
-use crate::pipeline::read::{ReadError, Served};
+use crate::pipeline::read::ReadError;
 use crate::pipeline::{PipelineError, stored_role};
 use crate::ratelimit::RouteClass;
 use crate::sources::Service;
@@ -61,8 +60,9 @@ pub struct DataQuality {
     pub sources: SourcesQuality,
 }
 
-/// One analytic as served.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// One analytic as served: the schema of the envelope that `cache::Cached` writes (a read
+/// copies it from the cache layer that answered; tested against this type).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Envelope {
     /// The analytic's payload (analytics.md): `status`, `asOf`, `n`, `reasons`, then its own
@@ -76,13 +76,13 @@ pub struct Envelope {
     pub requires_refresh: bool,
     pub last_updated: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// As the pipeline stored it with the result (served as stored, bytes copied).
+    /// As the pipeline stored it with the result.
     #[schema(value_type = DataQuality)]
     pub data_quality: Box<serde_json::value::RawValue>,
 }
 
-/// All analytics of a role in one response.
-#[derive(Debug, Serialize, ToSchema)]
+/// All analytics of a role in one response (the schema of what [`dashboard`] writes).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
     /// By analytics.md name (`learnerVelocity`, …).
@@ -166,19 +166,6 @@ impl From<ReadError> for ApiError {
     }
 }
 
-fn envelope(served: &Served) -> Envelope {
-    let row = &served.row;
-    Envelope {
-        data: row.data.clone(),
-        cached: served.layer.is_some(),
-        stale: served.stale,
-        requires_refresh: served.stale,
-        last_updated: row.calculated_at,
-        expires_at: row.expires_at,
-        data_quality: row.data_quality.clone(),
-    }
-}
-
 /// Rate limit per user and route, the policy, then the read. A 429 comes before any other
 /// answer, and nothing is read before the policy allows it.
 ///
@@ -194,7 +181,7 @@ async fn serve_one(
     resource: Resource,
     kind: AnalyticsKind,
     subject: &Id,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let key = format!("{}|{route}", acting.who.user_id.as_str());
     let early = match (&resource, acting.role) {
         (Resource::Predictive, Role::Trainer) => None,
@@ -238,15 +225,16 @@ async fn serve_one(
             .pipeline
             .read_after(&state.jobs, kind, subject.as_str(), hot)
             .await?;
-        let mut out = envelope(&served);
-        if let Some(courses) = allowed {
-            let mut data: Value =
-                serde_json::from_str(out.data.get()).map_err(|e| ApiError::Internal(e.into()))?;
-            restrict_to_courses(&mut data, &courses);
-            out.data =
-                serde_json::value::to_raw_value(&data).map_err(|e| ApiError::Internal(e.into()))?;
-        }
-        Ok(Json(out))
+        let row = match allowed {
+            None => served.row,
+            Some(courses) => {
+                let mut data: Value = serde_json::from_slice(served.row.data())
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+                restrict_to_courses(&mut data, &courses);
+                Arc::new(served.row.with_data(&data))
+            }
+        };
+        Ok(JsonBody(row.envelope(served.layer.is_some(), served.stale)))
     }
     .await;
     Ok((limit, result))
@@ -323,7 +311,7 @@ pub async fn learner(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path((analytic, user)): Path<(String, String)>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let kind = kind_of(Group::Learner, &analytic)?;
     let subject = parse_id("userId", &user)?;
     let route = format!("learner/{analytic}");
@@ -356,7 +344,7 @@ pub async fn trainer(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path((analytic, trainer)): Path<(String, String)>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let kind = kind_of(Group::Trainer, &analytic)?;
     let subject = parse_id("trainerId", &trainer)?;
     let route = format!("trainer/{analytic}");
@@ -389,7 +377,7 @@ pub async fn org(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path((analytic, org)): Path<(String, String)>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let kind = kind_of(Group::OrgAdmin, &analytic)?;
     let subject = parse_id("orgId", &org)?;
     let route = format!("org-admin/{analytic}");
@@ -421,7 +409,7 @@ pub async fn peer_comparison(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(user): Path<String>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let subject = parse_id("userId", &user)?;
     serve_one(
         &state,
@@ -448,7 +436,7 @@ pub async fn skill_demand(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     query: Result<Query<SkillDemandQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::field("query", e.body_text()))?;
     let org = query
         .org_id
@@ -488,7 +476,7 @@ pub async fn predictive(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path((analytic, user)): Path<(String, String)>,
-) -> Result<Admitted<Envelope>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let kind = kind_of(Group::Predictive, &analytic)?;
     let subject = parse_id("userId", &user)?;
     let resource = if kind == AnalyticsKind::Recommendations {
@@ -507,7 +495,7 @@ async fn dashboard(
     role: Role,
     resource: Resource,
     subject: &Id,
-) -> Result<Admitted<Dashboard>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let key = format!(
         "{}|{}/dashboard",
         acting.who.user_id.as_str(),
@@ -518,7 +506,10 @@ async fn dashboard(
         if decide(&acting.who, acting.role, &resource, subject, None) != Decision::Allow {
             return Err(ApiError::forbidden());
         }
-        let mut analytics = BTreeMap::new();
+        // `{"analytics":{name:envelope,…}}`, in the catalogue's order. The names are
+        // analytics.md's identifiers: nothing in them needs escaping.
+        let mut body = b"{\"analytics\":{".to_vec();
+        let mut first = true;
         for kind in AnalyticsKind::ALL
             .into_iter()
             .filter(|k| stored_role(*k, subject.as_str()) == role.as_str())
@@ -527,9 +518,19 @@ async fn dashboard(
                 .pipeline
                 .read(&state.jobs, kind, subject.as_str())
                 .await?;
-            analytics.insert(kind.name().to_owned(), envelope(&served));
+            if !first {
+                body.push(b',');
+            }
+            first = false;
+            body.push(b'"');
+            body.extend_from_slice(kind.name().as_bytes());
+            body.extend_from_slice(b"\":");
+            served
+                .row
+                .write_envelope(&mut body, served.layer.is_some(), served.stale);
         }
-        Ok(Json(Dashboard { analytics }))
+        body.extend_from_slice(b"}}");
+        Ok(JsonBody(body))
     }
     .await;
     Ok((limit, result))
@@ -549,7 +550,7 @@ pub async fn learner_dashboard(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(user): Path<String>,
-) -> Result<Admitted<Dashboard>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let subject = parse_id("userId", &user)?;
     dashboard(
         &state,
@@ -575,7 +576,7 @@ pub async fn trainer_dashboard(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(trainer): Path<String>,
-) -> Result<Admitted<Dashboard>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let subject = parse_id("trainerId", &trainer)?;
     dashboard(
         &state,
@@ -601,7 +602,7 @@ pub async fn org_dashboard(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(org): Path<String>,
-) -> Result<Admitted<Dashboard>, ApiError> {
+) -> Result<Admitted<JsonBody>, ApiError> {
     let subject = parse_id("orgId", &org)?;
     dashboard(
         &state,
@@ -611,4 +612,43 @@ pub async fn org_dashboard(
         &subject,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::cache::Cached;
+    use crate::store::AnalyticsRow;
+
+    /// What a read writes is the documented envelope: every field, nothing else.
+    #[test]
+    fn a_cached_result_is_served_as_the_documented_envelope() {
+        let at = chrono::DateTime::from_timestamp_nanos(1_764_892_800_123_456_789);
+        let row = AnalyticsRow {
+            subject_id: "u1".into(),
+            role: "learner".into(),
+            analytics_type: "engagementScore".into(),
+            data: json!({"status": "ok", "n": 1}),
+            data_quality: json!({"degraded": true, "sources": {"activity": "snapshot"}}),
+            calculated_at: at,
+            expires_at: at + chrono::TimeDelta::hours(6),
+        };
+        let body = Cached::from_row(&row).envelope(true, true);
+        let envelope: Envelope = serde_json::from_slice(&body).expect("an envelope");
+        assert!(envelope.cached && envelope.stale && envelope.requires_refresh);
+        assert_eq!(
+            (envelope.last_updated, envelope.expires_at),
+            (row.calculated_at, row.expires_at)
+        );
+        let value = |raw: &serde_json::value::RawValue| {
+            serde_json::from_str::<Value>(raw.get()).expect("json")
+        };
+        assert_eq!(value(&envelope.data), row.data);
+        assert_eq!(value(&envelope.data_quality), row.data_quality);
+        let quality: DataQuality =
+            serde_json::from_str(envelope.data_quality.get()).expect("data quality");
+        assert!(quality.degraded);
+    }
 }

@@ -141,7 +141,7 @@ pub async fn login(
     State(state): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> Result<Admitted<LoginResponse>, ApiError> {
+) -> Result<Admitted<Json<LoginResponse>>, ApiError> {
     let email = validate_login(&req)?;
     let limit = state
         .check_rate(RouteClass::Login, &format!("{ip}|{}", email.as_str()))
@@ -173,7 +173,7 @@ pub async fn refresh(
     State(state): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RefreshRequest>,
-) -> Result<Admitted<RefreshResponse>, ApiError> {
+) -> Result<Admitted<Json<RefreshResponse>>, ApiError> {
     validate_refresh_field(&req.refresh_token)?;
     let limit = state
         .check_rate(RouteClass::Refresh, &ip.to_string())
@@ -223,7 +223,7 @@ pub async fn logout(
 pub async fn me(
     State(state): State<Arc<AppState>>,
     AuthUser(who): AuthUser,
-) -> Result<Admitted<MeResponse>, ApiError> {
+) -> Result<Admitted<Json<MeResponse>>, ApiError> {
     let limit = state
         .check_rate(RouteClass::Me, who.user_id.as_str())
         .await?;

@@ -176,7 +176,7 @@ pub async fn refresh(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     ApiJson(req): ApiJson<AnalyticsRefreshRequest>,
-) -> Result<Admitted<AnalyticsRefreshResponse>, ApiError> {
+) -> Result<Admitted<Json<AnalyticsRefreshResponse>>, ApiError> {
     // Invalid or forbidden requests are refused before the limiter, so they do not use up
     // the caller's three refreshes an hour.
     let (subject, role, kinds) = validate(&req)?;
@@ -252,7 +252,7 @@ pub async fn get_job(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(raw): Path<String>,
-) -> Result<Admitted<JobOut>, ApiError> {
+) -> Result<Admitted<Json<JobOut>>, ApiError> {
     let limit = state
         .check_rate(RouteClass::JobStatus, acting.who.user_id.as_str())
         .await?;
@@ -279,7 +279,7 @@ pub async fn cancel_job(
     State(state): State<Arc<AppState>>,
     acting: Acting,
     Path(raw): Path<String>,
-) -> Result<Admitted<JobOut>, ApiError> {
+) -> Result<Admitted<Json<JobOut>>, ApiError> {
     let limit = state
         .check_rate(RouteClass::JobCancel, acting.who.user_id.as_str())
         .await?;

@@ -193,7 +193,24 @@ pub struct ActiveRoleHeader {
 
 /// What a rate-limited handler returns once the request is admitted: the limit's headers go
 /// on the response whether the operation then succeeds or fails.
-pub type Admitted<T> = (RateLimitHeaders, Result<axum::Json<T>, ApiError>);
+pub type Admitted<R> = (RateLimitHeaders, Result<R, ApiError>);
+
+/// JSON that learnlens wrote itself (an analytics envelope, a dashboard: see
+/// `cache::Cached`), served as it is.
+pub struct JsonBody(pub Vec<u8>);
+
+impl IntoResponse for JsonBody {
+    fn into_response(self) -> Response {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
 
 /// The rate-limit headers of an admitted request, as response parts.
 #[derive(Debug, Clone, Copy)]

@@ -47,7 +47,7 @@ pub struct SourcesResponse {
 pub async fn sources(
     State(state): State<Arc<AppState>>,
     acting: Acting,
-) -> Result<Admitted<SourcesResponse>, ApiError> {
+) -> Result<Admitted<Json<SourcesResponse>>, ApiError> {
     let limit = state
         .check_rate(RouteClass::System, acting.who.user_id.as_str())
         .await?;

@@ -2,12 +2,12 @@
 //! L1 in process (moka: bounded in bytes, entries live at most `cache.l1_ttl_secs`), L2 Redis
 //! (optional: its own breaker, short timeouts, every error a miss), L3 the store's rows.
 //!
-//! Key: `v2:{analytics}:{role}:{subject}` ([`key`]; `v2` since L2's rows carry their times
-//! as integers). Reads go L1 → L2 → L3 and fill the layers
-//! above the one that answered; writes go L3 → L2 → L1 and then publish the key on the Redis
-//! channel `{prefix}invalidate`, which every replica's listener obeys by dropping its L1
-//! entry. Without Redis there is one process to keep coherent, and L1's short life bounds
-//! what a lost invalidation can cost.
+//! Key: `v3:{analytics}:{role}:{subject}` ([`key`]; `v3` since L2 holds a result as served,
+//! [`Cached`]). Reads go L1 → L2 → L3 and fill the layers above the one that answered; writes
+//! go L3 → L2 → L1 and then publish the key on the Redis channel `{prefix}invalidate` (as
+//! `{origin} {key}`), which every other replica's listener obeys by dropping its L1 entry.
+//! Without Redis there is one process to keep coherent, and L1's short life bounds what a lost
+//! invalidation can cost.
 //!
 //! Invariants: nothing here decides who may read a key (the API does, before calling); a
 //! Redis failure is a miss or a skipped write, never an error of a read; the store is the
@@ -19,7 +19,6 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::clock::Clock;
 use crate::redis_client::RedisClient;
@@ -74,44 +73,157 @@ pub type Hit = (Arc<Cached>, Layer);
 
 /// The cache key of a result.
 pub fn key(analytics: &str, role: &str, subject: &str) -> String {
-    format!("v2:{analytics}:{role}:{subject}")
+    format!("v3:{analytics}:{role}:{subject}")
 }
 
-fn row_key(row: &Cached) -> String {
+fn row_key(row: &AnalyticsRow) -> String {
     key(&row.analytics_type, &row.role, &row.subject_id)
 }
 
-/// A result as L1 and L2 hold it: a stored row with its payload kept as raw JSON, so that a
-/// hit copies bytes instead of parsing and re-serialising a JSON tree. In L2 (JSON) its times
-/// are nanoseconds since the epoch: an integer reads faster than an RFC 3339 text, exactly.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// A result as L1 and L2 hold it: its times, and the part of its envelope (api.md) that no
+/// read changes, serialised once when the result is written:
+/// `"lastUpdated":…,"expiresAt":…,"dataQuality":{…},"data":{…}}` (the tail). A hit writes the
+/// three flags in front of it ([`Cached::envelope`]) and copies the rest: a read parses and
+/// builds no JSON.
+///
+/// In L2 the tail follows one header line, `{calculatedAt} {expiresAt} {data} {length}\n`:
+/// the times in nanoseconds since the epoch, where `data` starts in the tail and the tail's
+/// length ([`Cached::to_l2`], [`Cached::from_l2`]). Invariant: only learnlens writes L2, so a
+/// value read from it is served as it is once it frames (the header, the tail's length, its
+/// first field and closing brace); one that does not frame is a miss.
+#[derive(Debug, Clone)]
 pub struct Cached {
-    pub subject_id: String,
-    pub role: String,
-    pub analytics_type: String,
-    pub data: Box<RawValue>,
-    pub data_quality: Box<RawValue>,
-    #[serde(with = "chrono::serde::ts_nanoseconds")]
     pub calculated_at: DateTime<Utc>,
-    #[serde(with = "chrono::serde::ts_nanoseconds")]
     pub expires_at: DateTime<Utc>,
+    /// The tail is `bytes[tail_at..]` (an L2 value keeps its header in front).
+    bytes: Vec<u8>,
+    tail_at: usize,
+    /// Where `data` starts in `bytes`; it ends before the last byte.
+    data_at: usize,
 }
+
+/// How the tail starts.
+const TAIL_START: &[u8] = b"\"lastUpdated\":";
 
 impl Cached {
     pub fn from_row(row: &AnalyticsRow) -> Cached {
-        let raw = |v: &serde_json::Value| {
-            serde_json::value::to_raw_value(v).unwrap_or_else(|_| RawValue::NULL.to_owned())
-        };
+        let mut bytes = Vec::with_capacity(256);
+        bytes.extend_from_slice(TAIL_START);
+        write_json(&mut bytes, &row.calculated_at);
+        bytes.extend_from_slice(b",\"expiresAt\":");
+        write_json(&mut bytes, &row.expires_at);
+        bytes.extend_from_slice(b",\"dataQuality\":");
+        write_json(&mut bytes, &row.data_quality);
+        bytes.extend_from_slice(b",\"data\":");
+        let data_at = bytes.len();
+        write_json(&mut bytes, &row.data);
+        bytes.push(b'}');
         Cached {
-            subject_id: row.subject_id.clone(),
-            role: row.role.clone(),
-            analytics_type: row.analytics_type.clone(),
-            data: raw(&row.data),
-            data_quality: raw(&row.data_quality),
             calculated_at: row.calculated_at,
             expires_at: row.expires_at,
+            bytes,
+            tail_at: 0,
+            data_at,
         }
+    }
+
+    /// The analytic's payload (JSON).
+    pub fn data(&self) -> &[u8] {
+        &self.bytes[self.data_at..self.bytes.len() - 1]
+    }
+
+    /// The same result with another payload (a trainer's filtered view of a learner's).
+    pub fn with_data(&self, data: &serde_json::Value) -> Cached {
+        let mut bytes = self.bytes[self.tail_at..self.data_at].to_vec();
+        let data_at = bytes.len();
+        write_json(&mut bytes, data);
+        bytes.push(b'}');
+        Cached {
+            calculated_at: self.calculated_at,
+            expires_at: self.expires_at,
+            bytes,
+            tail_at: 0,
+            data_at,
+        }
+    }
+
+    /// Writes the envelope as served (api.md): `cached`, `stale` and `requiresRefresh`, then
+    /// the tail.
+    pub fn write_envelope(&self, out: &mut Vec<u8>, cached: bool, stale: bool) {
+        let flag = |b: bool| if b { &b"true"[..] } else { &b"false"[..] };
+        out.extend_from_slice(b"{\"cached\":");
+        out.extend_from_slice(flag(cached));
+        out.extend_from_slice(b",\"stale\":");
+        out.extend_from_slice(flag(stale));
+        out.extend_from_slice(b",\"requiresRefresh\":");
+        out.extend_from_slice(flag(stale));
+        out.push(b',');
+        out.extend_from_slice(&self.bytes[self.tail_at..]);
+    }
+
+    /// The envelope as served ([`Cached::write_envelope`]).
+    pub fn envelope(&self, cached: bool, stale: bool) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bytes.len() - self.tail_at + 64);
+        self.write_envelope(&mut out, cached, stale);
+        out
+    }
+
+    /// What this entry costs in L1, in bytes.
+    fn weight(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The value L2 holds; `None` for times outside what nanoseconds since the epoch can
+    /// count (years 1677 to 2262), which are then not kept in L2.
+    pub fn to_l2(&self) -> Option<Vec<u8>> {
+        let tail = &self.bytes[self.tail_at..];
+        let header = format!(
+            "{} {} {} {}\n",
+            self.calculated_at.timestamp_nanos_opt()?,
+            self.expires_at.timestamp_nanos_opt()?,
+            self.data_at - self.tail_at,
+            tail.len()
+        );
+        let mut out = Vec::with_capacity(header.len() + tail.len());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(tail);
+        Some(out)
+    }
+
+    /// A value read from L2 ([`Cached::to_l2`]); `None` if it does not frame.
+    pub fn from_l2(bytes: Vec<u8>) -> Option<Cached> {
+        let newline = bytes.iter().position(|b| *b == b'\n')?;
+        let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+        let mut fields = header.split(' ').map(|f| f.parse::<i64>().ok());
+        let mut next = || fields.next().flatten();
+        let (calculated_at, expires_at, data, length) = (next()?, next()?, next()?, next()?);
+        let tail_at = newline + 1;
+        let tail = &bytes[tail_at..];
+        let data = usize::try_from(data).ok()?;
+        let frames = usize::try_from(length).ok() == Some(tail.len())
+            && tail.starts_with(TAIL_START)
+            && tail.ends_with(b"}")
+            && data > TAIL_START.len()
+            && data < tail.len();
+        if !frames || fields.next().is_some() {
+            return None;
+        }
+        Some(Cached {
+            calculated_at: DateTime::from_timestamp_nanos(calculated_at),
+            expires_at: DateTime::from_timestamp_nanos(expires_at),
+            data_at: tail_at + data,
+            bytes,
+            tail_at,
+        })
+    }
+}
+
+/// Appends `value`'s JSON. The values written here (JSON trees, times) always serialise; were
+/// one not to, `null` stands in for it, so the envelope stays JSON.
+fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
+    match serde_json::to_vec(value) {
+        Ok(json) => out.extend_from_slice(&json),
+        Err(_) => out.extend_from_slice(b"null"),
     }
 }
 
@@ -119,6 +231,9 @@ impl Cached {
 struct L2 {
     redis: RedisClient,
     prefix: String,
+    /// This process's name in its invalidation messages (`{origin} {key}`), so that its
+    /// listener skips what it published itself: its own write has just filled its L1.
+    origin: String,
     breaker: CircuitBreaker,
     grace_secs: u64,
     clock: Arc<dyn Clock>,
@@ -131,6 +246,10 @@ impl L2 {
 
     fn channel(&self) -> String {
         format!("{}invalidate", self.prefix)
+    }
+
+    fn message(&self, key: &str) -> String {
+        format!("{} {key}", self.origin)
     }
 
     /// Runs one Redis operation through the breaker; `None` on any failure.
@@ -154,36 +273,29 @@ impl L2 {
         }
     }
 
-    /// The stored row and its size in bytes.
-    async fn get(&self, key: &str) -> Option<(Cached, usize)> {
+    /// The stored result, if any and if it frames.
+    async fn get(&self, key: &str) -> Option<Cached> {
         let k = self.redis_key(key);
         let body: Option<Vec<u8>> = self
             .call("cache_get", |mut c| async move {
                 redis::cmd("GET").arg(&k).query_async(&mut c).await
             })
             .await?;
-        let body = body?;
-        serde_json::from_slice(&body)
-            .ok()
-            .map(|row| (row, body.len()))
+        Cached::from_l2(body?)
     }
 
-    /// Stores the rows in one pipeline (a batch writes thousands at a time); returns each
-    /// one's size in bytes (also when Redis failed).
-    async fn set_many(&self, rows: &[Cached]) -> Vec<usize> {
+    /// Stores the results, by key, in one pipeline (a batch writes thousands at a time).
+    async fn set_many(&self, rows: &[(String, Arc<Cached>)]) {
         let now = self.clock.now();
         let mut pipe = redis::pipe();
-        let mut sizes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Ok(body) = serde_json::to_vec(row) else {
-                sizes.push(approximate_size(row));
+        for (key, row) in rows {
+            let Some(body) = row.to_l2() else {
                 continue;
             };
-            sizes.push(body.len());
             let left = (row.expires_at - now).num_seconds().max(0);
             let ttl = u64::try_from(left).unwrap_or(0) + self.grace_secs;
             pipe.cmd("SET")
-                .arg(self.redis_key(&row_key(row)))
+                .arg(self.redis_key(key))
                 .arg(body)
                 .arg("EX")
                 .arg(ttl.max(1))
@@ -194,7 +306,6 @@ impl L2 {
                 pipe.query_async(&mut c).await
             })
             .await;
-        sizes
     }
 
     async fn delete_and_publish(&self, keys: &[String]) {
@@ -203,13 +314,13 @@ impl L2 {
         }
         let redis_keys: Vec<String> = keys.iter().map(|k| self.redis_key(k)).collect();
         let channel = self.channel();
-        let keys = keys.to_vec();
+        let messages: Vec<String> = keys.iter().map(|k| self.message(k)).collect();
         let _: Option<()> = self
             .call("cache_invalidate", |mut c| async move {
                 let mut pipe = redis::pipe();
                 pipe.cmd("DEL").arg(&redis_keys).ignore();
-                for k in &keys {
-                    pipe.cmd("PUBLISH").arg(&channel).arg(k).ignore();
+                for message in &messages {
+                    pipe.cmd("PUBLISH").arg(&channel).arg(message).ignore();
                 }
                 pipe.query_async(&mut c).await
             })
@@ -218,12 +329,12 @@ impl L2 {
 
     async fn publish(&self, keys: &[String]) {
         let channel = self.channel();
-        let keys = keys.to_vec();
+        let messages: Vec<String> = keys.iter().map(|k| self.message(k)).collect();
         let _: Option<()> = self
             .call("cache_publish", |mut c| async move {
                 let mut pipe = redis::pipe();
-                for k in &keys {
-                    pipe.cmd("PUBLISH").arg(&channel).arg(k).ignore();
+                for message in &messages {
+                    pipe.cmd("PUBLISH").arg(&channel).arg(message).ignore();
                 }
                 pipe.query_async(&mut c).await
             })
@@ -231,26 +342,9 @@ impl L2 {
     }
 }
 
-/// An L1 entry: the row and what it weighs (its JSON size, known when it was read or
-/// written, so the weigher never serialises).
-#[derive(Clone)]
-struct L1Entry {
-    row: Arc<Cached>,
-    bytes: u32,
-}
-
-impl L1Entry {
-    fn new(row: Arc<Cached>, bytes: usize) -> L1Entry {
-        L1Entry {
-            row,
-            bytes: u32::try_from(bytes).unwrap_or(u32::MAX),
-        }
-    }
-}
-
 /// The three layers.
 pub struct Cache {
-    l1: moka::future::Cache<String, L1Entry>,
+    l1: moka::future::Cache<String, Arc<Cached>>,
     /// Whether L1 is used at all (read, and filled by writes and by reads from L2 or L3):
     /// not with `l1_max_bytes = 0`, as in processes that serve no reads (`learnlens worker`
     /// and `batch`).
@@ -268,9 +362,8 @@ impl Cache {
         clock: Arc<dyn Clock>,
     ) -> Arc<Cache> {
         let l1 = moka::future::Cache::builder()
-            .weigher(|k: &String, v: &L1Entry| {
-                v.bytes
-                    .saturating_add(u32::try_from(k.len()).unwrap_or(u32::MAX))
+            .weigher(|k: &String, v: &Arc<Cached>| {
+                u32::try_from(v.weight() + k.len()).unwrap_or(u32::MAX)
             })
             .max_capacity(config.l1_max_bytes)
             .time_to_live(Duration::from_secs(config.l1_ttl_secs.max(1)))
@@ -286,6 +379,7 @@ impl Cache {
                 },
                 clock.clone(),
             ),
+            origin: uuid::Uuid::new_v4().simple().to_string(),
             grace_secs: config.stale_grace_secs,
             clock,
         });
@@ -316,18 +410,15 @@ impl Cache {
     /// error: an L2 failure is a miss.
     pub async fn get_hot(&self, key: &str) -> Option<Hit> {
         if self.l1_enabled
-            && let Some(entry) = self.l1.get(key).await
+            && let Some(row) = self.l1.get(key).await
         {
             metrics::counter!("learnlens_cache_hits_total", "layer" => "l1").increment(1);
-            return Some((entry.row, Layer::L1));
+            return Some((row, Layer::L1));
         }
-        let (row, bytes) = self.l2.as_ref()?.get(key).await?;
+        let row = Arc::new(self.l2.as_ref()?.get(key).await?);
         metrics::counter!("learnlens_cache_hits_total", "layer" => "l2").increment(1);
-        let row = Arc::new(row);
         if self.l1_enabled {
-            self.l1
-                .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
-                .await;
+            self.l1.insert(key.to_owned(), row.clone()).await;
         }
         Some((row, Layer::L2))
     }
@@ -343,21 +434,12 @@ impl Cache {
         match self.store.get_analytics(subject, role, analytics).await? {
             Some(row) => {
                 metrics::counter!("learnlens_cache_hits_total", "layer" => "l3").increment(1);
-                let row = Cached::from_row(&row);
-                let bytes = match &self.l2 {
-                    Some(l2) => l2
-                        .set_many(std::slice::from_ref(&row))
-                        .await
-                        .first()
-                        .copied()
-                        .unwrap_or_else(|| approximate_size(&row)),
-                    None => approximate_size(&row),
-                };
-                let row = Arc::new(row);
+                let row = Arc::new(Cached::from_row(&row));
+                if let Some(l2) = &self.l2 {
+                    l2.set_many(&[(key.to_owned(), row.clone())]).await;
+                }
                 if self.l1_enabled {
-                    self.l1
-                        .insert(key.to_owned(), L1Entry::new(row.clone(), bytes))
-                        .await;
+                    self.l1.insert(key.to_owned(), row.clone()).await;
                 }
                 Ok(Some((row, Layer::L3)))
             }
@@ -371,21 +453,18 @@ impl Cache {
     /// Writes results through every layer (L3 → L2 → L1) and tells the other replicas.
     pub async fn put(&self, rows: &[AnalyticsRow]) -> Result<(), StoreError> {
         self.store.upsert_analytics(rows).await?;
-        let rows: Vec<Cached> = rows.iter().map(Cached::from_row).collect();
-        let rows = &rows;
-        let keys: Vec<String> = rows.iter().map(row_key).collect();
-        let sizes = match &self.l2 {
-            Some(l2) => l2.set_many(rows).await,
-            None => rows.iter().map(approximate_size).collect(),
-        };
+        let rows: Vec<(String, Arc<Cached>)> = rows
+            .iter()
+            .map(|row| (row_key(row), Arc::new(Cached::from_row(row))))
+            .collect();
         if let Some(l2) = &self.l2 {
+            l2.set_many(&rows).await;
+            let keys: Vec<String> = rows.iter().map(|(key, _)| key.clone()).collect();
             l2.publish(&keys).await;
         }
         if self.l1_enabled {
-            for ((key, row), bytes) in keys.into_iter().zip(rows).zip(sizes) {
-                self.l1
-                    .insert(key, L1Entry::new(Arc::new(row.clone()), bytes))
-                    .await;
+            for (key, row) in rows {
+                self.l1.insert(key, row).await;
             }
         }
         Ok(())
@@ -448,8 +527,13 @@ impl Cache {
                 pubsub.subscribe(&channel).await?;
                 let mut messages = pubsub.on_message();
                 while let Some(msg) = messages.next().await {
-                    if let Ok(key) = msg.get_payload::<String>() {
-                        self.l1.invalidate(&key).await;
+                    let Ok(message) = msg.get_payload::<String>() else {
+                        continue;
+                    };
+                    match message.split_once(' ') {
+                        Some((from, _)) if from == l2.origin => {}
+                        Some((_, key)) => self.l1.invalidate(key).await,
+                        None => self.l1.invalidate(&message).await,
                     }
                 }
                 Ok::<(), redis::RedisError>(())
@@ -477,8 +561,108 @@ impl Cache {
     }
 }
 
-/// The bytes an entry costs in L1 when no serialised form is at hand: its payload's JSON and
-/// a little for the rest.
-fn approximate_size(row: &Cached) -> usize {
-    row.data.get().len() + row.subject_id.len() + row.analytics_type.len() + 512
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+    use serde_json::json;
+
+    use super::*;
+
+    fn row() -> AnalyticsRow {
+        let at = DateTime::from_timestamp_nanos(1_764_892_800_123_456_789);
+        AnalyticsRow {
+            subject_id: "u1".into(),
+            role: "learner".into(),
+            analytics_type: "engagementScore".into(),
+            data: json!({"status": "ok", "n": 3, "note": "a \"quoted\"\nline"}),
+            data_quality: json!({"degraded": false, "sources": {"activity": "live"}}),
+            calculated_at: at,
+            expires_at: at + TimeDelta::hours(6),
+        }
+    }
+
+    fn envelope_json(cached: &Cached, hit: bool, stale: bool) -> serde_json::Value {
+        serde_json::from_slice(&cached.envelope(hit, stale)).expect("the envelope is JSON")
+    }
+
+    #[test]
+    fn the_envelope_holds_the_row_and_the_flags() {
+        let row = row();
+        let cached = Cached::from_row(&row);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(cached.data()).ok(),
+            Some(row.data.clone())
+        );
+        for (hit, stale) in [(true, false), (false, false), (true, true)] {
+            let got = envelope_json(&cached, hit, stale);
+            assert_eq!(
+                got,
+                json!({
+                    "cached": hit,
+                    "stale": stale,
+                    "requiresRefresh": stale,
+                    "lastUpdated": "2025-12-05T00:00:00.123456789Z",
+                    "expiresAt": "2025-12-05T06:00:00.123456789Z",
+                    "dataQuality": row.data_quality,
+                    "data": row.data,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn a_result_comes_back_from_l2_as_it_went_in() {
+        let cached = Cached::from_row(&row());
+        let back = Cached::from_l2(cached.to_l2().expect("in range")).expect("frames");
+        assert_eq!(back.calculated_at, cached.calculated_at);
+        assert_eq!(back.expires_at, cached.expires_at);
+        assert_eq!(back.data(), cached.data());
+        assert_eq!(back.envelope(true, false), cached.envelope(true, false));
+        // And again from what L2 gave (its header in front of the tail).
+        let again = Cached::from_l2(back.to_l2().expect("in range")).expect("frames");
+        assert_eq!(again.envelope(true, true), cached.envelope(true, true));
+    }
+
+    #[test]
+    fn an_l2_value_that_does_not_frame_is_a_miss() {
+        let good = Cached::from_row(&row()).to_l2().expect("in range");
+        let text = String::from_utf8(good.clone()).expect("utf-8");
+        let (header, tail) = text.split_once('\n').expect("header");
+        let bad: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"\n".to_vec(),
+            tail.as_bytes().to_vec(),
+            format!("{header} 1\n{tail}").into_bytes(),
+            format!("{header}\n{}", &tail[..tail.len() - 1]).into_bytes(),
+            format!("{header}\n{{{tail}").into_bytes(),
+            format!("1 2 {0} {0}\n{tail}", tail.len()).into_bytes(),
+            format!("1 2 -1 {}\n{tail}", tail.len()).into_bytes(),
+            format!("1 x 20 {}\n{tail}", tail.len()).into_bytes(),
+            format!("1 2 3 {}\n{tail}", tail.len()).into_bytes(),
+            format!("1 2 20 {}\n{tail}", tail.len() + 1).into_bytes(),
+            format!("1 2 20\n{tail}").into_bytes(),
+        ];
+        for value in bad {
+            assert!(
+                Cached::from_l2(value.clone()).is_none(),
+                "{}",
+                String::from_utf8_lossy(&value)
+            );
+        }
+        assert!(Cached::from_l2(good).is_some());
+    }
+
+    #[test]
+    fn another_payload_keeps_the_rest() {
+        let row = row();
+        let filtered = Cached::from_row(&row).with_data(&json!({"status": "ok", "n": 0}));
+        let got = envelope_json(&filtered, true, false);
+        assert_eq!(got["data"], json!({"status": "ok", "n": 0}));
+        assert_eq!(got["dataQuality"], row.data_quality);
+        assert_eq!(got["lastUpdated"], "2025-12-05T00:00:00.123456789Z");
+        let from_l2 = Cached::from_l2(Cached::from_row(&row).to_l2().expect("in range"))
+            .expect("frames")
+            .with_data(&json!([]));
+        assert_eq!(envelope_json(&from_l2, true, false)["data"], json!([]));
+    }
 }

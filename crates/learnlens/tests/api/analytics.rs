@@ -736,7 +736,7 @@ async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Bac
         .expect("request");
     assert_eq!(r.status(), 200);
     let key = format!(
-        "{}cache:v2:masteryProgress:learner:demo-learner",
+        "{}cache:v3:masteryProgress:learner:demo-learner",
         app.state.config.redis.key_prefix
     );
     let client = redis::Client::open(redis.as_str()).expect("client");
@@ -748,23 +748,96 @@ async fn redis_going_away_under_load_costs_no_errors_and_l2_returns(backend: Bac
         Duration::from_secs(30),
         "L2 to be written again",
         async || {
-            let body: Option<String> = redis::cmd("GET")
+            let body: Option<Vec<u8>> = redis::cmd("GET")
                 .arg(&key)
                 .query_async(&mut conn)
                 .await
                 .expect("get");
             body.is_some_and(|body| {
-                let row: Value = serde_json::from_str(&body).expect("json");
-                // L2 holds times as nanoseconds since the epoch.
-                row["calculatedAt"]
-                    .as_i64()
-                    .is_some_and(|t| chrono::DateTime::from_timestamp_nanos(t) == app.clock.now())
+                let row = learnlens::cache::Cached::from_l2(body).expect("an L2 value frames");
+                row.calculated_at == app.clock.now()
             })
         },
     )
     .await;
 }
 on_both_backends!(redis_going_away_under_load_costs_no_errors_and_l2_returns);
+
+/// With L1 off, a read that L3 can no longer answer is answered from L2, and an L2 value that
+/// does not frame is a miss: the result is computed again, then the layers hold it again.
+async fn with_l1_off_a_read_comes_from_l2_and_a_broken_l2_value_is_a_miss(backend: Backend) {
+    let Some(redis) = crate::helpers::redis_url().await else {
+        return;
+    };
+    let url = redis.clone();
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        Box::new(move |c| {
+            c.redis.url = url;
+            c.cache.l1_max_bytes = 0;
+        }),
+    )
+    .await
+    else {
+        return;
+    };
+    let (learner, _) = app.login_as("learner@demo.test").await;
+    let path = "/learner/analytics/engagement/demo-learner";
+    let read = async || {
+        let r = get(&app, &learner, "learner", path).await;
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().contains_key("ratelimit-remaining"));
+        r.json::<Value>().await.expect("json")
+    };
+    let first = read().await;
+    assert_eq!(first["cached"], false);
+    // L3 loses the row; only L2 still has it.
+    app.state
+        .store
+        .delete_analytic("demo-learner", "learner", "engagementScore")
+        .await
+        .expect("delete the stored row");
+    let from_l2 = read().await;
+    assert_eq!(from_l2["cached"], true);
+    assert_eq!(
+        (&from_l2["data"], &from_l2["lastUpdated"]),
+        (&first["data"], &first["lastUpdated"])
+    );
+    // The value cut short by one byte does not frame: a miss in every layer, a cold compute.
+    let key = format!(
+        "{}cache:{}",
+        app.state.config.redis.key_prefix,
+        learnlens::cache::key("engagementScore", "learner", "demo-learner")
+    );
+    let client = redis::Client::open(redis.as_str()).expect("client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("redis");
+    let value: Vec<u8> = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .expect("get");
+    let () = redis::cmd("SET")
+        .arg(&key)
+        .arg(&value[..value.len() - 1])
+        .query_async(&mut conn)
+        .await
+        .expect("set");
+    let recomputed = read().await;
+    assert_eq!(recomputed["cached"], false);
+    assert_eq!(recomputed["data"], first["data"]);
+    // Once the cold computes' single flight lets go of its rows (2 s), a compute writes them
+    // through the layers again.
+    wait_until(
+        Duration::from_secs(10),
+        "the layers to hold it again",
+        async || read().await["cached"] == true,
+    )
+    .await;
+}
+on_both_backends!(with_l1_off_a_read_comes_from_l2_and_a_broken_l2_value_is_a_miss);
 
 async fn operators_clear_the_cache_of_a_subject_through_every_layer(backend: Backend) {
     let Some(redis) = crate::helpers::redis_url().await else {
