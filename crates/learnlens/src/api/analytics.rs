@@ -81,7 +81,7 @@ pub struct Envelope {
     pub data_quality: Box<serde_json::value::RawValue>,
 }
 
-/// All analytics of a role in one response (the schema of what [`dashboard`] writes).
+/// All analytics of a role in one response (the schema of what the dashboards write).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Dashboard {
