@@ -107,24 +107,15 @@ const TAIL_START: &[u8] = b"\"lastUpdated\":";
 
 impl Cached {
     pub fn from_row(row: &AnalyticsRow) -> Cached {
-        let mut bytes = Vec::with_capacity(256);
-        bytes.extend_from_slice(TAIL_START);
-        write_json(&mut bytes, &row.calculated_at);
-        bytes.extend_from_slice(b",\"expiresAt\":");
-        write_json(&mut bytes, &row.expires_at);
-        bytes.extend_from_slice(b",\"dataQuality\":");
-        write_json(&mut bytes, &row.data_quality);
-        bytes.extend_from_slice(b",\"data\":");
-        let data_at = bytes.len();
-        write_json(&mut bytes, &row.data);
-        bytes.push(b'}');
-        Cached {
-            calculated_at: row.calculated_at,
-            expires_at: row.expires_at,
-            bytes,
-            tail_at: 0,
-            data_at,
-        }
+        let mut head = Vec::with_capacity(256);
+        head.extend_from_slice(TAIL_START);
+        write_json(&mut head, &row.calculated_at);
+        head.extend_from_slice(b",\"expiresAt\":");
+        write_json(&mut head, &row.expires_at);
+        head.extend_from_slice(b",\"dataQuality\":");
+        write_json(&mut head, &row.data_quality);
+        head.extend_from_slice(b",\"data\":");
+        Cached::ending_with(row.calculated_at, row.expires_at, head, &row.data)
     }
 
     /// The analytic's payload (JSON).
@@ -134,13 +125,23 @@ impl Cached {
 
     /// The same result with another payload (a trainer's filtered view of a learner's).
     pub fn with_data(&self, data: &serde_json::Value) -> Cached {
-        let mut bytes = self.bytes[self.tail_at..self.data_at].to_vec();
+        let head = self.bytes[self.tail_at..self.data_at].to_vec();
+        Cached::ending_with(self.calculated_at, self.expires_at, head, data)
+    }
+
+    /// The tail that `head` (up to and with `"data":`) starts, ended with `data`.
+    fn ending_with(
+        calculated_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mut bytes: Vec<u8>,
+        data: &serde_json::Value,
+    ) -> Cached {
         let data_at = bytes.len();
         write_json(&mut bytes, data);
         bytes.push(b'}');
         Cached {
-            calculated_at: self.calculated_at,
-            expires_at: self.expires_at,
+            calculated_at,
+            expires_at,
             bytes,
             tail_at: 0,
             data_at,
@@ -221,9 +222,10 @@ impl Cached {
 /// Appends `value`'s JSON. The values written here (JSON trees, times) always serialise; were
 /// one not to, `null` stands in for it, so the envelope stays JSON.
 fn write_json(out: &mut Vec<u8>, value: &impl Serialize) {
-    match serde_json::to_vec(value) {
-        Ok(json) => out.extend_from_slice(&json),
-        Err(_) => out.extend_from_slice(b"null"),
+    let start = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(start);
+        out.extend_from_slice(b"null");
     }
 }
 
@@ -530,10 +532,10 @@ impl Cache {
                     let Ok(message) = msg.get_payload::<String>() else {
                         continue;
                     };
-                    match message.split_once(' ') {
-                        Some((from, _)) if from == l2.origin => {}
-                        Some((_, key)) => self.l1.invalidate(key).await,
-                        None => self.l1.invalidate(&message).await,
+                    if let Some((from, key)) = message.split_once(' ')
+                        && from != l2.origin
+                    {
+                        self.l1.invalidate(key).await;
                     }
                 }
                 Ok::<(), redis::RedisError>(())
