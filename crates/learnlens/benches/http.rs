@@ -113,7 +113,10 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 /// `p50 … ms  p99 … ms` over every slice's latencies.
 fn latency(slices: &[Slice]) -> String {
-    let mut all: Vec<Duration> = slices.iter().flat_map(|s| s.latencies.clone()).collect();
+    let mut all: Vec<Duration> = slices
+        .iter()
+        .flat_map(|s| s.latencies.iter().copied())
+        .collect();
     all.sort();
     let at = |q: f64| all[((all.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
     format!("p50 {:>5.2} ms  p99 {:>5.2} ms", at(0.5), at(0.99))

@@ -329,9 +329,9 @@ impl L2 {
             .await;
     }
 
-    async fn publish(&self, keys: &[String]) {
+    async fn publish<'a>(&self, keys: impl Iterator<Item = &'a str>) {
         let channel = self.channel();
-        let messages: Vec<String> = keys.iter().map(|k| self.message(k)).collect();
+        let messages: Vec<String> = keys.map(|k| self.message(k)).collect();
         let _: Option<()> = self
             .call("cache_publish", |mut c| async move {
                 let mut pipe = redis::pipe();
@@ -461,8 +461,7 @@ impl Cache {
             .collect();
         if let Some(l2) = &self.l2 {
             l2.set_many(&rows).await;
-            let keys: Vec<String> = rows.iter().map(|(key, _)| key.clone()).collect();
-            l2.publish(&keys).await;
+            l2.publish(rows.iter().map(|(key, _)| key.as_str())).await;
         }
         if self.l1_enabled {
             for (key, row) in rows {
