@@ -9,6 +9,8 @@
 //! What is shared:
 //! - the classical item statistics of each assessment (contentEffectiveness, and through it
 //!   the best content type of recommendations);
+//! - each learner's best content type (contentEffectiveness's `bestType`), which
+//!   recommendations reads instead of computing contentEffectiveness again;
 //! - each organisation's catalogue with its courses' pre/post gains, and each course's
 //!   completion-based effectiveness and dominant content type (recommendations);
 //! - each organisation's peerComparison snapshot;
@@ -41,6 +43,8 @@ pub struct CohortMemo<'a> {
     pub(crate) catalogues: RefCell<HashMap<String, Rc<Catalogue<'a>>>>,
     /// By course id: completion rate × mean final score, when both exist.
     pub(crate) course_completion: RefCell<HashMap<String, Option<f64>>>,
+    /// By user id: contentEffectiveness's `bestType`, recorded by that analytic.
+    pub(crate) best_types: RefCell<HashMap<String, Option<ContentType>>>,
     /// By course id: the content type with the most expected time.
     pub(crate) dominant_type: RefCell<HashMap<String, Option<ContentType>>>,
     /// By organisation id.

@@ -182,7 +182,7 @@ pub fn compute_indexed(
 
 /// [`compute_indexed`] with the item statistics of each assessment taken from (and added to)
 /// `memo` (they are the same for every learner: every examinee's first attempt); the same
-/// payload.
+/// payload. Records the learner's `bestType` in `memo` for recommendations.
 pub fn compute_shared(
     idx: &DatasetIndex<'_>,
     user_id: &str,
@@ -346,11 +346,15 @@ pub fn compute_shared(
     header.set_n("unmatchedResponses", unmatched);
     header.set_n("itemStatsBelowMinN", below_min_n);
 
+    let best_type = best_type.map(|(kind, _)| kind);
+    memo.best_types
+        .borrow_mut()
+        .insert(user_id.to_owned(), best_type);
     ContentEffectiveness {
         header,
         by_type,
         items,
-        best_type: best_type.map(|(kind, _)| kind),
+        best_type,
     }
 }
 
@@ -371,17 +375,22 @@ fn post_responses(
     answers: &[Answer<'_>],
     window: TimeDelta,
 ) -> (usize, usize) {
-    let (mut n, mut correct) = (0usize, 0usize);
-    for answer in answers {
-        let follows = completed.iter().any(|(item, u)| {
-            let Some(done) = u.first_completion else {
-                return false;
-            };
+    // Each completed item's window, computed once rather than once per answer.
+    let windows: Vec<(DateTime<Utc>, DateTime<Utc>, &ContentItem)> = completed
+        .iter()
+        .filter_map(|(item, u)| {
+            let done = u.first_completion?;
             let end = done
                 .checked_add_signed(window)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
-            done < answer.at
-                && answer.at <= end
+            Some((done, end, *item))
+        })
+        .collect();
+    let (mut n, mut correct) = (0usize, 0usize);
+    for answer in answers {
+        let follows = windows.iter().any(|(done, end, item)| {
+            *done < answer.at
+                && answer.at <= *end
                 && answer.content_item != Some(item.id.as_str())
                 && item
                     .skill_ids

@@ -154,8 +154,8 @@ pub fn compute_indexed(
 }
 
 /// [`compute_indexed`] with the organisation's catalogue (and its gains), each course's
-/// completion outcome and dominant content type, and the item statistics behind the learner's
-/// best content type taken from (and added to) `memo`; the same payload.
+/// completion outcome and dominant content type, and the learner's best content type (or the
+/// item statistics behind it) taken from (and added to) `memo`; the same payload.
 pub fn compute_shared<'a>(
     idx: &DatasetIndex<'a>,
     user_id: &str,
@@ -205,7 +205,9 @@ pub fn compute_shared<'a>(
         return empty(header);
     }
     let gains = &catalogue.gains;
-    let best_type = content::compute_shared(idx, user_id, as_of, cfg, memo).best_type;
+    let best_type = remember(&memo.best_types, user_id, || {
+        content::compute_shared(idx, user_id, as_of, cfg, memo).best_type
+    });
     let bonus = Some(cfg.recommendations.best_type_bonus)
         .filter(|b| b.is_finite() && *b > 0.0)
         .unwrap_or(1.0);

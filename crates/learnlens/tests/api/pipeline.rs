@@ -977,7 +977,7 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
         .into_iter()
         .take(80)
         .collect();
-    let (mut with_item_stats, mut released, mut with_gain) = (0, 0, 0);
+    let (mut with_item_stats, mut released, mut with_gain, mut with_bonus) = (0, 0, 0, 0);
     for learner in &learners {
         for k in shared_kinds {
             let shared =
@@ -996,7 +996,10 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
                         .as_array()
                         .map_or(0, |m| m.iter().filter(|m| m["percentile"].is_u64()).count());
                 }
-                _ => with_gain += items.iter().filter(|i| i["evidence"] == "gain").count(),
+                _ => {
+                    with_gain += items.iter().filter(|i| i["evidence"] == "gain").count();
+                    with_bonus += items.iter().filter(|i| i["bestTypeBonus"] == true).count();
+                }
             }
         }
     }
@@ -1005,6 +1008,10 @@ fn analytics_computed_through_one_cohort_memo_equal_each_computed_alone() {
     assert!(
         with_gain > 0,
         "some recommendations rest on a shared course gain"
+    );
+    assert!(
+        with_bonus > 0,
+        "some recommendations rest on a best content type the memo kept"
     );
 }
 
