@@ -15,7 +15,9 @@
 //! - Ids are opaque `String`s; when an id occurs twice in one collection the index keeps the
 //!   first occurrence.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use foldhash::{HashMap, HashMapExt};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -6,9 +6,13 @@
 //! compute builds it too), and each subject's analytics share one memo, as a cold read's do;
 //! the drop-off model is trained once beforehand, as the batch does. The learner comes from
 //! synthetic `large`, the smallest set with a learner of 1,000 events.
-//! Floor: building the index alone.
+//! Floor: building the index alone. Runs with the binary's allocator (`support`), as the
+//! service computes. Before Criterion's runs it prints each analytic's mean time over 300
+//! loops, which says what limits the whole.
 //!
 //! Run: `cargo bench -p learnlens --bench compute`. Results go to bench/RESULTS.md by hand.
+
+mod support;
 
 use std::collections::HashSet;
 
@@ -150,6 +154,7 @@ fn cold_compute(c: &mut Criterion) {
     let models = Models {
         drop_off: model.as_ref(),
     };
+    breakdown(&data, &work, as_of, &cfg, models);
     let mut group = c.benchmark_group("cold_compute");
     group.bench_function("floor_index_only", |b| {
         b.iter(|| DatasetIndex::new(std::hint::black_box(&data)))
@@ -169,6 +174,44 @@ fn cold_compute(c: &mut Criterion) {
         })
     });
     group.finish();
+}
+
+/// Prints each analytic's mean share of `all_19_analytics` over `LOOPS` runs (each subject's
+/// analytics through one memo, in the benchmark's order), to say what limits it.
+fn breakdown(
+    data: &Dataset,
+    work: &[(String, Vec<AnalyticsKind>)],
+    as_of: chrono::DateTime<chrono::Utc>,
+    cfg: &Config,
+    models: Models<'_>,
+) {
+    const LOOPS: u32 = 300;
+    let mut spent: Vec<(String, std::time::Duration)> = Vec::new();
+    for _ in 0..LOOPS {
+        let idx = DatasetIndex::new(data);
+        for (subject, kinds) in work {
+            let memo = CohortMemo::new();
+            for k in kinds {
+                let started = std::time::Instant::now();
+                let payload = kind::compute_shared(*k, &idx, subject, as_of, cfg, models, &memo)
+                    .expect("payload");
+                std::hint::black_box(payload);
+                let name = format!("{} ({subject})", k.name());
+                match spent.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, d)) => *d += started.elapsed(),
+                    None => spent.push((name, started.elapsed())),
+                }
+            }
+        }
+    }
+    spent.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+    println!("mean time per analytic over {LOOPS} loops:");
+    for (name, d) in spent {
+        println!(
+            "  {:>8.1} µs  {name}",
+            d.as_secs_f64() * 1e6 / f64::from(LOOPS)
+        );
+    }
 }
 
 criterion_group!(benches, cold_compute);

@@ -62,6 +62,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
+use foldhash::{HashMap, HashMapExt};
+
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -155,9 +157,29 @@ struct ItemUse {
 #[derive(Debug)]
 struct Answer<'a> {
     at: DateTime<Utc>,
-    content_item: Option<&'a str>,
-    skills: Vec<&'a str>,
+    /// The content item the response's assessment is attached to, when the index knows it
+    /// (the same reference as the index gives for that id, so compared by address).
+    content_item: Option<&'a ContentItem>,
+    /// The item's distinct skills, as numbers of [`SkillNumbers`].
+    skills: Vec<u32>,
     correct: bool,
+}
+
+/// A number for each skill id the learner's answers carry, so that postAccuracy compares
+/// numbers, not strings, in its answers × completed items loop.
+#[derive(Debug, Default)]
+struct SkillNumbers<'a>(HashMap<&'a str, u32>);
+
+impl<'a> SkillNumbers<'a> {
+    fn number(&mut self, skill: &'a str) -> u32 {
+        let next = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
+        *self.0.entry(skill).or_insert(next)
+    }
+
+    /// `None` for a skill no answer carries: it cannot match.
+    fn get(&self, skill: &str) -> Option<u32> {
+        self.0.get(skill).copied()
+    }
 }
 
 /// Computes contentEffectiveness for `user_id` from `data` (indexes it first).
@@ -196,7 +218,7 @@ pub fn compute_shared(
     // The learner's use of each known content item.
     let events = idx.events_until(user_id, as_of);
     let seconds = time_on_task(events, &SessionRule::from_config(&cfg.session));
-    let mut uses: BTreeMap<&str, (&ContentItem, ItemUse)> = BTreeMap::new();
+    let mut uses: HashMap<&str, (&ContentItem, ItemUse)> = HashMap::new();
     let mut content_events = 0usize;
     for (event, secs) in events.iter().zip(&seconds) {
         let Some(item) = idx.content_item(&event.object_id) else {
@@ -216,6 +238,7 @@ pub fn compute_shared(
     // The learner's matched responses.
     let attempts = attempts_until(idx, user_id, as_of);
     let mut answers: Vec<Answer<'_>> = Vec::new();
+    let mut skill_numbers = SkillNumbers::default();
     let mut unmatched = 0usize;
     for attempt in &attempts {
         let (matched, missed) = matched_responses(idx, attempt);
@@ -223,8 +246,15 @@ pub fn compute_shared(
         for m in matched {
             answers.push(Answer {
                 at: attempt.submitted_at,
-                content_item: m.assessment.content_item_id.as_deref(),
-                skills: distinct_skills(m.item),
+                content_item: m
+                    .assessment
+                    .content_item_id
+                    .as_deref()
+                    .and_then(|id| idx.content_item(id)),
+                skills: distinct_skills(m.item)
+                    .into_iter()
+                    .map(|s| skill_numbers.number(s))
+                    .collect(),
                 correct: m.response.correct,
             });
         }
@@ -254,7 +284,7 @@ pub fn compute_shared(
             .iter()
             .filter_map(|(item, u)| time_ratio(item, u))
             .collect();
-        let (n_post, correct_post) = post_responses(&completed, &answers, window);
+        let (n_post, correct_post) = post_responses(&completed, &answers, &skill_numbers, window);
         let post_accuracy = (n_post > 0).then(|| correct_post as f64 / n_post as f64);
         let lift = match (post_accuracy, overall_accuracy) {
             (Some(post), Some(all)) if n_post >= lift_min_n.max(1) => Some(post - all),
@@ -373,29 +403,41 @@ fn time_ratio(item: &ContentItem, u: &ItemUse) -> Option<f64> {
 fn post_responses(
     completed: &[&(&ContentItem, &ItemUse)],
     answers: &[Answer<'_>],
+    skill_numbers: &SkillNumbers<'_>,
     window: TimeDelta,
 ) -> (usize, usize) {
-    // Each completed item's window, computed once rather than once per answer.
-    let windows: Vec<(DateTime<Utc>, DateTime<Utc>, &ContentItem)> = completed
+    // Each completed item's window and skills, computed once rather than once per answer.
+    struct After<'i> {
+        done: DateTime<Utc>,
+        end: DateTime<Utc>,
+        item: &'i ContentItem,
+        skills: Vec<u32>,
+    }
+    let windows: Vec<After<'_>> = completed
         .iter()
         .filter_map(|(item, u)| {
             let done = u.first_completion?;
-            let end = done
-                .checked_add_signed(window)
-                .unwrap_or(DateTime::<Utc>::MAX_UTC);
-            Some((done, end, *item))
+            Some(After {
+                done,
+                end: done
+                    .checked_add_signed(window)
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC),
+                item,
+                skills: item
+                    .skill_ids
+                    .iter()
+                    .filter_map(|s| skill_numbers.get(s))
+                    .collect(),
+            })
         })
         .collect();
     let (mut n, mut correct) = (0usize, 0usize);
     for answer in answers {
-        let follows = windows.iter().any(|(done, end, item)| {
-            *done < answer.at
-                && answer.at <= *end
-                && answer.content_item != Some(item.id.as_str())
-                && item
-                    .skill_ids
-                    .iter()
-                    .any(|s| answer.skills.contains(&s.as_str()))
+        let follows = windows.iter().any(|w| {
+            w.done < answer.at
+                && answer.at <= w.end
+                && !answer.content_item.is_some_and(|c| std::ptr::eq(c, w.item))
+                && w.skills.iter().any(|s| answer.skills.contains(s))
         });
         if follows {
             n += 1;

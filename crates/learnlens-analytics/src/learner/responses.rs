@@ -13,7 +13,7 @@
 //! - when an attempt holds several responses to the same item, only the first counts (a
 //!   duplicate record must not count as a second opportunity).
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 
 use chrono::{DateTime, Utc};
 
