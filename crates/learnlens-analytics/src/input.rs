@@ -15,9 +15,7 @@
 //! - Ids are opaque `String`s; when an id occurs twice in one collection the index keeps the
 //!   first occurrence.
 
-use std::collections::HashSet;
-
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -176,8 +176,8 @@ fn cold_compute(c: &mut Criterion) {
     group.finish();
 }
 
-/// Prints each analytic's mean share of `all_19_analytics` over `LOOPS` runs (each subject's
-/// analytics through one memo, in the benchmark's order), to say what limits it.
+/// Prints each analytic's mean time over `LOOPS` runs of `all_19_analytics`'s work (each
+/// subject's analytics through one memo, in the benchmark's order), to say what limits it.
 fn breakdown(
     data: &Dataset,
     work: &[(String, Vec<AnalyticsKind>)],
@@ -186,21 +186,26 @@ fn breakdown(
     models: Models<'_>,
 ) {
     const LOOPS: u32 = 300;
-    let mut spent: Vec<(String, std::time::Duration)> = Vec::new();
+    // One slot per (subject, analytic), in the order the loop visits them.
+    let mut spent: Vec<(String, std::time::Duration)> = work
+        .iter()
+        .flat_map(|(subject, kinds)| {
+            kinds
+                .iter()
+                .map(move |k| (format!("{} ({subject})", k.name()), Default::default()))
+        })
+        .collect();
     for _ in 0..LOOPS {
         let idx = DatasetIndex::new(data);
+        let mut slots = spent.iter_mut();
         for (subject, kinds) in work {
             let memo = CohortMemo::new();
-            for k in kinds {
+            for (k, (_, total)) in kinds.iter().zip(slots.by_ref()) {
                 let started = std::time::Instant::now();
                 let payload = kind::compute_shared(*k, &idx, subject, as_of, cfg, models, &memo)
                     .expect("payload");
                 std::hint::black_box(payload);
-                let name = format!("{} ({subject})", k.name());
-                match spent.iter_mut().find(|(n, _)| *n == name) {
-                    Some((_, d)) => *d += started.elapsed(),
-                    None => spent.push((name, started.elapsed())),
-                }
+                *total += started.elapsed();
             }
         }
     }

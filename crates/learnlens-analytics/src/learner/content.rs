@@ -161,23 +161,23 @@ struct Answer<'a> {
     /// (the same reference as the index gives for that id, so compared by address).
     content_item: Option<&'a ContentItem>,
     /// The item's distinct skills, as numbers of [`SkillNumbers`].
-    skills: Vec<u32>,
+    skills: Vec<usize>,
     correct: bool,
 }
 
 /// A number for each skill id the learner's answers carry, so that postAccuracy compares
 /// numbers, not strings, in its answers × completed items loop.
 #[derive(Debug, Default)]
-struct SkillNumbers<'a>(HashMap<&'a str, u32>);
+struct SkillNumbers<'a>(HashMap<&'a str, usize>);
 
 impl<'a> SkillNumbers<'a> {
-    fn number(&mut self, skill: &'a str) -> u32 {
-        let next = u32::try_from(self.0.len()).unwrap_or(u32::MAX);
+    fn number(&mut self, skill: &'a str) -> usize {
+        let next = self.0.len();
         *self.0.entry(skill).or_insert(next)
     }
 
     /// `None` for a skill no answer carries: it cannot match.
-    fn get(&self, skill: &str) -> Option<u32> {
+    fn get(&self, skill: &str) -> Option<usize> {
         self.0.get(skill).copied()
     }
 }
@@ -411,7 +411,7 @@ fn post_responses(
         done: DateTime<Utc>,
         end: DateTime<Utc>,
         item: &'i ContentItem,
-        skills: Vec<u32>,
+        skills: Vec<usize>,
     }
     let windows: Vec<After<'_>> = completed
         .iter()
